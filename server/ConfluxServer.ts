@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { JoinTokens } from './auth/JoinTokens.js';
+import { apiKeyAuth } from './api/apiKeyAuth.js';
+import { openApiDocument } from './api/openApiDocument.js';
+import { createRestApi, jsonErrorHandler } from './api/RestApi.js';
+import { detectAnnouncedAddress, maskSecrets, type Config } from './config/Config.js';
+import { loadOrCreateSecrets } from './config/secrets.js';
+import { NotFoundError } from './errors.js';
+import { ClientBundle, CLIENT_APP_DIR } from './http/ClientBundle.js';
+import { configureLogging, createLogger } from './logging/Logger.js';
+import { Metrics } from './metrics/Metrics.js';
+import { RoomRegistry } from './rooms/RoomRegistry.js';
+import type { TransportListenConfig } from './rooms/RoomTypes.js';
+import { SignallingServer } from './signalling/SignallingServer.js';
+import { WorkerPool } from './workers/WorkerPool.js';
+
+const logger = createLogger('server');
+
+/** One conflux node: mediasoup workers, rooms, HTTP (REST, web client, metrics) and signalling. */
+export class ConfluxServer {
+  readonly config: Config;
+  readonly pool: WorkerPool;
+  readonly rooms: RoomRegistry;
+  readonly tokens: JoinTokens;
+  readonly httpServer: http.Server;
+  readonly signalling: SignallingServer;
+  #closed = false;
+
+  private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
+    httpServer: http.Server, signalling: SignallingServer) {
+    this.config = config;
+    this.pool = pool;
+    this.rooms = rooms;
+    this.tokens = tokens;
+    this.httpServer = httpServer;
+    this.signalling = signalling;
+  }
+
+  /** Starts every part; resolves when HTTP is listening and the workers are up. */
+  static async start(config: Config): Promise<ConfluxServer> {
+    configureLogging(config.log.level);
+    logger.info({ config: maskSecrets(config) }, 'starting');
+    const auth = { ...config.auth };
+    if (!auth.apiKey || !auth.jwtSecret) {
+      const { secrets, file, created } = loadOrCreateSecrets(config.dataDir);
+      auth.apiKey ||= secrets.apiKey;
+      auth.jwtSecret ||= secrets.jwtSecret;
+      logger.info({ file }, created ? 'generated the API key and token secret' : 'using the stored API key and token secret');
+    }
+    const pool = await WorkerPool.start({ numWorkers: config.mediasoup.numWorkers, logLevel: config.mediasoup.logLevel });
+    const rooms = new RoomRegistry(pool, {
+      emptyTimeoutSeconds: config.rooms.emptyTimeoutSeconds, maxParticipants: config.rooms.maxParticipants,
+    });
+    const tokens = new JoinTokens(auth.jwtSecret, auth.tokenTtlSeconds);
+    const app = createHttpApp(config, auth.apiKey, pool, rooms, tokens);
+    const httpServer = config.http.tls
+      ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
+      : http.createServer(app);
+    const listen: TransportListenConfig = {
+      listenIp: config.rtc.listenIp,
+      announcedAddress: config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp),
+      minPort: config.rtc.minPort,
+      maxPort: config.rtc.maxPort,
+      enableTcp: config.rtc.enableTcp,
+      initialAvailableOutgoingBitrate: config.rtc.initialAvailableOutgoingBitrate,
+    };
+    const signalling = new SignallingServer(httpServer, { rooms, tokens, listen, autoCreateRooms: config.rooms.autoCreate });
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.http.port, config.http.host, () => resolve());
+    });
+    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling);
+    logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
+    return server;
+  }
+
+  /** Base URL of the HTTP server (loopback when bound to all interfaces). */
+  get httpUrl(): string {
+    const { port } = this.httpServer.address() as AddressInfo;
+    const host = ['0.0.0.0', '::'].includes(this.config.http.host) ? '127.0.0.1' : this.config.http.host;
+    const scheme = this.config.http.tls ? 'https' : 'http';
+    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Removes everyone, stops the workers and the listeners. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.rooms.closeAll();
+    this.signalling.close();
+    this.httpServer.closeAllConnections?.();
+    await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    this.pool.close();
+    logger.info('stopped');
+  }
+}
+
+function createHttpApp(config: Config, apiKey: string, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((_request, response, next) => {
+    response.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.get('/healthz', (_request, response) => {
+    response.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_request, response) => {
+    const ready = pool.ready;
+    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', workers: pool.workers.length });
+  });
+  const metrics = new Metrics(rooms, pool);
+  app.get('/metrics', apiKeyAuth(apiKey), async (_request, response) => {
+    response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const openApi = openApiDocument();
+  app.get('/openapi.json', (_request, response) => {
+    response.json(openApi);
+  });
+  app.use('/api/v1', createRestApi({ rooms, tokens, apiKey, guestJoin: config.auth.guestJoin }));
+  if (config.http.serveClient) {
+    const bundle = new ClientBundle();
+    app.get('/', (_request, response) => {
+      response.sendFile(path.join(CLIENT_APP_DIR, 'index.html'));
+    });
+    app.get('/app.css', (_request, response) => {
+      response.sendFile(path.join(CLIENT_APP_DIR, 'app.css'));
+    });
+    app.get('/app.js', async (_request, response, next) => {
+      try {
+        response.type('text/javascript').send(await bundle.script());
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+  app.use((request) => {
+    throw new NotFoundError(`no route ${request.method} ${request.path}`);
+  });
+  app.use(jsonErrorHandler);
+  return app;
+}

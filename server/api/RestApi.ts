@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { z } from 'zod';
+import type { JoinTokens } from '../auth/JoinTokens.js';
+import { BadRequestError, ForbiddenError, NotFoundError, toWireError } from '../errors.js';
+import { createLogger } from '../logging/Logger.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
+import { apiKeyAuth } from './apiKeyAuth.js';
+
+const logger = createLogger('rest');
+
+export interface RestApiContext {
+  rooms: RoomRegistry;
+  tokens: JoinTokens;
+  apiKey: string;
+  guestJoin: boolean;
+}
+
+/** Parses a body with its schema or throws a 400 naming each problem. */
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    throw new BadRequestError(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  return result.data;
+}
+
+type AsyncHandler = (request: Request, response: Response) => Promise<void> | void;
+const handle = (fn: AsyncHandler) => (request: Request, response: Response, next: NextFunction) => {
+  Promise.resolve(fn(request, response)).catch(next);
+};
+
+/** The `/api/v1` routes: rooms, participants, tokens. */
+export function createRestApi(context: RestApiContext): Router {
+  const { rooms, tokens } = context;
+  const api = express.Router();
+  api.use(express.json({ limit: '64kb' }));
+
+  // The web page asks for a guest token by room name; it carries no API key, so it sits before auth.
+  api.post('/guest-tokens', handle(async (request, response) => {
+    if (!context.guestJoin) throw new ForbiddenError('guest join is disabled');
+    const body = parseBody(GuestTokenBody, request.body);
+    const identity = `guest-${randomUUID().slice(0, 8)}`;
+    const issued = await tokens.issue({ room: body.room, identity, name: body.name });
+    response.status(201).json({ ...issued, identity });
+  }));
+
+  api.use(apiKeyAuth(context.apiKey));
+
+  api.post('/tokens', handle(async (request, response) => {
+    const body = parseBody(CreateTokenBody, request.body);
+    const issued = await tokens.issue({ room: body.room, identity: body.identity, name: body.name ?? body.identity },
+      body.ttlSeconds);
+    response.status(201).json({ ...issued, url: `/?token=${encodeURIComponent(issued.token)}` });
+  }));
+
+  api.get('/rooms', (_request, response) => {
+    response.json({ rooms: rooms.list().map((room) => room.info()) });
+  });
+
+  api.post('/rooms', handle(async (request, response) => {
+    const { name, ...options } = parseBody(CreateRoomBody, request.body);
+    const { room, created } = await rooms.getOrCreate(name, options);
+    response.status(created ? 201 : 200).json({ room: room.info() });
+  }));
+
+  api.get('/rooms/:room', (request, response) => {
+    response.json({ room: rooms.get(String(request.params.room)).info() });
+  });
+
+  api.delete('/rooms/:room', (request, response) => {
+    rooms.delete(String(request.params.room));
+    response.status(204).end();
+  });
+
+  api.get('/rooms/:room/participants', (request, response) => {
+    const room = rooms.get(String(request.params.room));
+    response.json({ participants: room.participants.map((p) => p.info()) });
+  });
+
+  api.get('/rooms/:room/participants/:participant', (request, response) => {
+    const room = rooms.get(String(request.params.room));
+    response.json({ participant: room.getParticipant(String(request.params.participant)).info() });
+  });
+
+  api.delete('/rooms/:room/participants/:participant', (request, response) => {
+    rooms.get(String(request.params.room)).remove(String(request.params.participant), 'kicked');
+    response.status(204).end();
+  });
+
+  api.post('/rooms/:room/participants/:participant/mute', handle(async (request, response) => {
+    const body = parseBody(MuteBody, request.body);
+    const participant = rooms.get(String(request.params.room)).getParticipant(String(request.params.participant));
+    const targets = body.producerId !== undefined
+      ? [participant.getProducer(body.producerId)]
+      : [...participant.producers.values()].filter((producer) => producer.kind === body.kind);
+    if (targets.length === 0) throw new NotFoundError(`participant has no ${body.kind} producer`);
+    await Promise.all(targets.map((producer) => (body.muted ? producer.pause() : producer.resume())));
+    response.json({ participant: participant.info() });
+  }));
+
+  api.use((request) => {
+    throw new NotFoundError(`no route ${request.method} ${request.baseUrl}${request.path}`);
+  });
+  api.use(jsonErrorHandler);
+  return api;
+}
+
+/** Turns any error into `{ error: { code, message } }` with the matching status. */
+export function jsonErrorHandler(error: unknown, request: Request, response: Response, _next: NextFunction): void {
+  let { status, message } = toWireError(error);
+  // body-parser's errors carry their own 4xx status (malformed JSON, too large).
+  const parserStatus = (error as { status?: number; type?: string }).status;
+  if (status === 500 && typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
+    status = parserStatus;
+    message = parserStatus === 413 ? 'request body too large' : 'malformed JSON body';
+  }
+  if (status >= 500) logger.error({ err: error, path: request.path }, 'request failed');
+  response.status(status).json({ error: { code: status, message } });
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
+
+const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
+const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const errors = { 400: error, 401: error, 404: error };
+const roomParam = { name: 'room', in: 'path', required: true, schema: { type: 'string' } };
+const participantParam = { name: 'participant', in: 'path', required: true, schema: { type: 'string' } };
+const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+
+/** OpenAPI 3.1 description of the REST API, served at `/openapi.json`. */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'conflux', version: '1', description: 'Rooms, participants and join tokens of a conflux media server.' },
+    servers: [{ url: '/api/v1' }],
+    security: [{ apiKey: [] }, { bearer: [] }],
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        Error: {
+          type: 'object', required: ['error'],
+          properties: { error: { type: 'object', properties: { code: { type: 'integer' }, message: { type: 'string' } } } },
+        },
+      },
+    },
+    paths: {
+      '/rooms': {
+        get: { summary: 'List rooms', responses: { 200: ok('Rooms'), 401: error } },
+        post: {
+          summary: 'Create a room (200 if it already exists)', requestBody: json(CreateRoomBody),
+          responses: { 201: ok('Created'), 200: ok('Exists'), ...errors },
+        },
+      },
+      '/rooms/{room}': {
+        parameters: [roomParam],
+        get: { summary: 'Get a room', responses: { 200: ok('Room'), ...errors } },
+        delete: { summary: 'Close a room, removing everyone', responses: { 204: { description: 'Closed' }, ...errors } },
+      },
+      '/rooms/{room}/participants': {
+        parameters: [roomParam],
+        get: { summary: 'Participants with their producers', responses: { 200: ok('Participants'), ...errors } },
+      },
+      '/rooms/{room}/participants/{participant}': {
+        parameters: [roomParam, participantParam],
+        get: { summary: 'One participant', responses: { 200: ok('Participant'), ...errors } },
+        delete: { summary: 'Kick a participant', responses: { 204: { description: 'Removed' }, ...errors } },
+      },
+      '/rooms/{room}/participants/{participant}/mute': {
+        parameters: [roomParam, participantParam],
+        post: { summary: "Mute or unmute a participant's producer(s)", requestBody: json(MuteBody), responses: { 200: ok('Participant'), ...errors } },
+      },
+      '/tokens': {
+        post: { summary: 'Issue a join token (JWT) for a room and identity', requestBody: json(CreateTokenBody), responses: { 201: ok('Token'), ...errors } },
+      },
+      '/guest-tokens': {
+        post: {
+          summary: 'Guest join token for the web page (no API key; only when guest join is enabled)', security: [],
+          requestBody: json(GuestTokenBody), responses: { 201: ok('Token'), 400: error, 403: error },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { UnauthorizedError } from '../errors.js';
+
+const ISSUER = 'conflux';
+const AUDIENCE = 'conflux-room';
+
+export interface JoinGrant {
+  room: string;
+  identity: string;
+  name: string;
+}
+
+/** Issues and checks the JWTs (HS256) that admit one identity into one room. */
+export class JoinTokens {
+  readonly #key: Uint8Array;
+  readonly #defaultTtlSeconds: number;
+
+  constructor(secret: string, defaultTtlSeconds: number) {
+    if (secret.length < 32) throw new Error('join token secret must be at least 32 characters');
+    this.#key = new TextEncoder().encode(secret);
+    this.#defaultTtlSeconds = defaultTtlSeconds;
+  }
+
+  /** Signs a grant; valid for `ttlSeconds` (default from config). */
+  async issue(grant: JoinGrant, ttlSeconds = this.#defaultTtlSeconds): Promise<{ token: string; expiresAt: string }> {
+    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const token = await new SignJWT({ room: grant.room, name: grant.name })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(grant.identity)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(expiresAt)
+      .sign(this.#key);
+    return { token, expiresAt: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  /** Verifies signature, expiry, issuer and audience; throws UnauthorizedError otherwise. */
+  async verify(token: string): Promise<JoinGrant> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], clockTolerance: 5,
+      });
+      if (typeof payload.room !== 'string' || typeof payload.sub !== 'string') {
+        throw new UnauthorizedError('join token lacks room or identity');
+      }
+      const name = typeof payload.name === 'string' && payload.name ? payload.name : payload.sub;
+      return { room: payload.room, identity: payload.sub, name };
+    } catch (error) {
+      if (error instanceof UnauthorizedError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('join token expired');
+      throw new UnauthorizedError('invalid join token');
+    }
+  }
+}

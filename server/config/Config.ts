@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+
+/** Fields whose values never appear in logs or the start-up print. */
+const SECRET_KEYS = new Set(['apiKey', 'jwtSecret', 'password']);
+
+const port = z.number().int().min(0).max(65535);
+const nullablePort = port.nullable();
+
+export const ConfigSchema = z.object({
+  http: z.object({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8080),
+    /** Serve the web client at `/`. */
+    serveClient: z.boolean().default(true),
+    /** HTTPS (browsers only grant camera/mic to secure origins other than localhost). */
+    tls: z.object({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
+  }).prefault({}),
+  rtc: z.object({
+    /** Address the media sockets bind to. */
+    listenIp: z.string().default('0.0.0.0'),
+    /** Address put in ICE candidates; `null` = auto (first non-internal IPv4, else the listen IP). */
+    announcedAddress: z.string().nullable().default(null),
+    minPort: port.default(40000),
+    maxPort: port.default(49999),
+    enableTcp: z.boolean().default(true),
+    initialAvailableOutgoingBitrate: z.number().int().positive().default(1_000_000),
+  }).prefault({}),
+  mediasoup: z.object({
+    /** Workers to run; 0 = one per CPU core. */
+    numWorkers: z.number().int().min(0).max(256).default(0),
+    logLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+  }).prefault({}),
+  rooms: z.object({
+    /** A room with nobody in it closes after this grace period. */
+    emptyTimeoutSeconds: z.number().int().min(0).max(86_400).default(60),
+    maxParticipants: z.number().int().min(1).max(10_000).default(100),
+    /** Rooms come into being when the first participant joins; off = only REST creates them. */
+    autoCreate: z.boolean().default(true),
+  }).prefault({}),
+  auth: z.object({
+    /** Required on every REST call (`Authorization: Bearer <key>` or `X-Api-Key`). Generated if empty. */
+    apiKey: z.string().default(''),
+    /** HMAC secret of join tokens (HS256), at least 32 characters. Generated if empty. */
+    jwtSecret: z.string().default(''),
+    /** Let the web page fetch a join token for any room by name (development and demos). */
+    guestJoin: z.boolean().default(true),
+    tokenTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(6 * 3600),
+  }).prefault({}),
+  sip: z.object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('0.0.0.0'),
+    udpPort: nullablePort.default(5060),
+    tcpPort: nullablePort.default(5060),
+    tlsPort: nullablePort.default(null),
+    wsPort: nullablePort.default(null),
+    wssPort: nullablePort.default(null),
+    tls: z.object({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
+    /** The product's own SIP domain: its registrar accepts these users. */
+    domain: z.string().default('conflux.local'),
+    users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
+  }).prefault({}),
+  /** Where durable state (generated secrets, trunks) is kept. */
+  dataDir: z.string().default('data'),
+  log: z.object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    pretty: z.boolean().default(false),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables → config paths; each is parsed per the type of its default. */
+const ENV_MAP: Record<string, string> = {
+  CONFLUX_HTTP_HOST: 'http.host',
+  CONFLUX_HTTP_PORT: 'http.port',
+  CONFLUX_RTC_LISTEN_IP: 'rtc.listenIp',
+  CONFLUX_RTC_ANNOUNCED_ADDRESS: 'rtc.announcedAddress',
+  CONFLUX_RTC_MIN_PORT: 'rtc.minPort',
+  CONFLUX_RTC_MAX_PORT: 'rtc.maxPort',
+  CONFLUX_NUM_WORKERS: 'mediasoup.numWorkers',
+  CONFLUX_ROOM_EMPTY_TIMEOUT: 'rooms.emptyTimeoutSeconds',
+  CONFLUX_API_KEY: 'auth.apiKey',
+  CONFLUX_JWT_SECRET: 'auth.jwtSecret',
+  CONFLUX_GUEST_JOIN: 'auth.guestJoin',
+  CONFLUX_SIP_ENABLED: 'sip.enabled',
+  CONFLUX_SIP_HOST: 'sip.host',
+  CONFLUX_SIP_UDP_PORT: 'sip.udpPort',
+  CONFLUX_SIP_TCP_PORT: 'sip.tcpPort',
+  CONFLUX_SIP_WS_PORT: 'sip.wsPort',
+  CONFLUX_SIP_DOMAIN: 'sip.domain',
+  CONFLUX_DATA_DIR: 'dataDir',
+  CONFLUX_LOG_LEVEL: 'log.level',
+};
+
+function parseEnvValue(raw: string): unknown {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (raw === 'null' || raw === '') return null;
+  if (/^-?\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key])
+      ? merge(out[key] as Record<string, unknown>, value)
+      : value;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** JSON config file; default `$CONFLUX_CONFIG` if set. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Applied last (tests, embedding). */
+  overrides?: DeepPartial<ConfigInput>;
+}
+
+/** Builds the config: defaults ← file ← environment ← overrides, validated as a whole. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  const file = options.file ?? env.CONFLUX_CONFIG;
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+    }
+  }
+  for (const [name, path] of Object.entries(ENV_MAP)) {
+    const value = env[name];
+    if (value !== undefined) setPath(raw, path, parseEnvValue(value));
+  }
+  if (options.overrides) raw = merge(raw, options.overrides as Record<string, unknown>);
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const config = result.data;
+  if (config.rtc.minPort > config.rtc.maxPort) throw new ConfigError('rtc.minPort is above rtc.maxPort');
+  if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
+    throw new ConfigError('auth.jwtSecret must be at least 32 characters');
+  }
+  return config;
+}
+
+/** The config with every secret replaced by `***`, for logs. */
+export function maskSecrets(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => maskSecrets(item));
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+  }
+  if (SECRET_KEYS.has(key) && typeof value === 'string' && value !== '') return '***';
+  return value;
+}
+
+/** The address ICE candidates carry when none is configured. */
+export function detectAnnouncedAddress(listenIp: string): string {
+  if (listenIp !== '0.0.0.0' && listenIp !== '::') return listenIp;
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import type { types } from 'mediasoup';
+import type { Logger } from '../logging/Logger.js';
+import { CapacityError, InvalidStateError, NotFoundError, UnsupportedError } from '../errors.js';
+import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
+import type { MediaSource, ProducerInfo } from '../signalling/SignallingMessages.js';
+import type {
+  JoinOptions, ParticipantEvents, ParticipantInfo, ProducerAppData, RemovalReason, TransportListenConfig,
+} from './RoomTypes.js';
+
+/** Bounds one client's footprint in the worker. */
+const MAX_TRANSPORTS = 4;
+const MAX_PRODUCERS = 8;
+const MAX_CONSUMERS = 500;
+
+interface ConsumerAppData extends types.AppData {
+  participantId: string;
+}
+
+/**
+ * Someone in a room: a browser over WebRTC or a phone leg. Owns its transports, producers and
+ * consumers; closing it closes them all in the worker.
+ */
+export class Participant extends TypedEmitter<ParticipantEvents> {
+  readonly id = randomUUID();
+  readonly identity: string;
+  readonly displayName: string;
+  readonly kind: 'webrtc' | 'sip';
+  readonly attributes: Record<string, string>;
+  readonly joinedAt = new Date();
+  readonly transports = new Map<string, types.WebRtcTransport | types.PlainTransport>();
+  readonly producers = new Map<string, types.Producer<ProducerAppData>>();
+  readonly consumers = new Map<string, types.Consumer<ConsumerAppData>>();
+  readonly #router: types.Router;
+  readonly #logger: Logger;
+  #closed = false;
+
+  constructor(router: types.Router, options: JoinOptions, logger: Logger) {
+    super();
+    this.#router = router;
+    this.identity = options.identity;
+    this.displayName = options.displayName;
+    this.kind = options.kind;
+    this.attributes = { ...options.attributes };
+    this.#logger = logger.child({ participantId: this.id, identity: this.identity });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  info(): ParticipantInfo {
+    return {
+      id: this.id,
+      identity: this.identity,
+      displayName: this.displayName,
+      kind: this.kind,
+      attributes: { ...this.attributes },
+      producers: [...this.producers.values()].map(producerInfo),
+    };
+  }
+
+  /** Creates a WebRTC transport listening per the server's RTC config. */
+  async createWebRtcTransport(listen: TransportListenConfig, direction: 'send' | 'recv', forceTcp = false) {
+    this.#assertOpen();
+    if (this.transports.size >= MAX_TRANSPORTS) throw new CapacityError('too many transports');
+    const portRange = { min: listen.minPort, max: listen.maxPort };
+    const base = { ip: listen.listenIp, announcedAddress: listen.announcedAddress, portRange };
+    const listenInfos: types.TransportListenInfo[] = [];
+    if (!forceTcp) listenInfos.push({ protocol: 'udp', ...base });
+    if (listen.enableTcp || forceTcp) listenInfos.push({ protocol: 'tcp', ...base });
+    const transport = await this.#router.createWebRtcTransport({
+      listenInfos,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: listen.initialAvailableOutgoingBitrate,
+      appData: { participantId: this.id, direction },
+    });
+    if (this.#closed) {
+      transport.close();
+      throw new InvalidStateError('participant left');
+    }
+    this.transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.transports.delete(transport.id));
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') {
+        this.#logger.warn({ transportId: transport.id, state }, 'transport DTLS ended');
+        transport.close();
+      }
+    });
+    return transport;
+  }
+
+  /** Adds a transport created elsewhere (a phone leg's PlainTransport). */
+  adoptTransport(transport: types.PlainTransport): void {
+    this.#assertOpen();
+    this.transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.transports.delete(transport.id));
+  }
+
+  getTransport(transportId: string): types.WebRtcTransport | types.PlainTransport {
+    const transport = this.transports.get(transportId);
+    if (!transport) throw new NotFoundError(`transport ${transportId} not found`);
+    return transport;
+  }
+
+  async connectWebRtcTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const transport = this.getTransport(transportId);
+    if (transport.type !== 'webrtc') throw new InvalidStateError('not a WebRTC transport');
+    await transport.connect({ dtlsParameters });
+  }
+
+  async restartIce(transportId: string): Promise<types.IceParameters> {
+    const transport = this.getTransport(transportId);
+    if (transport.type !== 'webrtc') throw new InvalidStateError('not a WebRTC transport');
+    return (transport as types.WebRtcTransport).restartIce();
+  }
+
+  /** Starts receiving a track from this participant. */
+  async produce(
+    transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: MediaSource,
+  ): Promise<types.Producer<ProducerAppData>> {
+    this.#assertOpen();
+    if (this.producers.size >= MAX_PRODUCERS) throw new CapacityError('too many producers');
+    const transport = this.getTransport(transportId);
+    const producer = await transport.produce<ProducerAppData>({
+      kind, rtpParameters, appData: { participantId: this.id, source },
+    });
+    this.producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    this.safeEmit('newproducer', producer);
+    return producer;
+  }
+
+  getProducer(producerId: string): types.Producer<ProducerAppData> {
+    const producer = this.producers.get(producerId);
+    if (!producer) throw new NotFoundError(`producer ${producerId} not found`);
+    return producer;
+  }
+
+  /** Sends another participant's producer to this one; the consumer starts paused. */
+  async consume(
+    transportId: string, producer: types.Producer<ProducerAppData>, rtpCapabilities: types.RtpCapabilities,
+  ): Promise<types.Consumer<ConsumerAppData>> {
+    this.#assertOpen();
+    if (this.consumers.size >= MAX_CONSUMERS) throw new CapacityError('too many consumers');
+    if (producer.appData.participantId === this.id) throw new InvalidStateError('cannot consume own producer');
+    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      throw new UnsupportedError(`cannot consume ${producer.kind} producer with the given rtpCapabilities`);
+    }
+    const transport = this.getTransport(transportId);
+    const consumer = await transport.consume<ConsumerAppData>({
+      producerId: producer.id, rtpCapabilities, paused: true, appData: { participantId: producer.appData.participantId },
+    });
+    this.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => {
+      this.consumers.delete(consumer.id);
+      if (!this.#closed) this.safeEmit('consumerclosed', consumer.id);
+    });
+    consumer.on('producerclose', () => consumer.close());
+    consumer.on('transportclose', () => consumer.close());
+    consumer.on('producerpause', () => this.safeEmit('consumerpaused', consumer.id));
+    consumer.on('producerresume', () => this.safeEmit('consumerresumed', consumer.id));
+    consumer.on('score', (score) => this.safeEmit('consumerscore', consumer.id, score.score, score.producerScore));
+    consumer.on('layerschange', (layers) => this.safeEmit(
+      'consumerlayerschanged', consumer.id, layers?.spatialLayer ?? null, layers?.temporalLayer ?? null,
+    ));
+    return consumer;
+  }
+
+  getConsumer(consumerId: string): types.Consumer<ConsumerAppData> {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) throw new NotFoundError(`consumer ${consumerId} not found`);
+    return consumer;
+  }
+
+  /** Removes the participant's media from the worker; idempotent. */
+  close(reason: RemovalReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const transport of [...this.transports.values()]) transport.close();
+    this.#logger.info({ reason }, 'participant closed');
+    this.safeEmit('close', reason);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('participant left');
+  }
+
+  protected override onListenerError(event: string, error: unknown): void {
+    this.#logger.error({ event, err: error }, 'participant listener threw');
+  }
+}
+
+/** Public description of a producer. */
+export function producerInfo(producer: types.Producer<ProducerAppData>): ProducerInfo {
+  return { id: producer.id, kind: producer.kind, source: producer.appData.source, paused: producer.paused };
+}

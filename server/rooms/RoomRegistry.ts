@@ -1,0 +1,78 @@
+import { createLogger } from '../logging/Logger.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import type { WorkerPool } from '../workers/WorkerPool.js';
+import { ROOM_MEDIA_CODECS } from './mediaCodecs.js';
+import { Room } from './Room.js';
+import type { RoomOptions } from './RoomTypes.js';
+
+const logger = createLogger('room-registry');
+
+/** Room names appear in URLs, SIP URIs and logs: keep them to a safe alphabet. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function assertRoomName(name: string): void {
+  if (!ROOM_NAME_PATTERN.test(name)) {
+    throw new BadRequestError('room name must be 1-64 characters of letters, digits, "_", "." or "-"');
+  }
+}
+
+/** The rooms of this node, in process memory. */
+export class RoomRegistry {
+  readonly #rooms = new Map<string, Room>();
+  /** Rooms being created, so two concurrent joins of a new room share one router. */
+  readonly #pending = new Map<string, Promise<Room>>();
+  readonly #pool: WorkerPool;
+  readonly #defaults: RoomOptions;
+
+  constructor(pool: WorkerPool, defaults: RoomOptions) {
+    this.#pool = pool;
+    this.#defaults = defaults;
+  }
+
+  list(): Room[] {
+    return [...this.#rooms.values()];
+  }
+
+  find(name: string): Room | undefined {
+    return this.#rooms.get(name);
+  }
+
+  get(name: string): Room {
+    const room = this.#rooms.get(name);
+    if (!room) throw new NotFoundError(`room ${name} not found`);
+    return room;
+  }
+
+  /** Returns the room, creating it if needed; `created` tells which. */
+  async getOrCreate(name: string, options: Partial<RoomOptions> = {}): Promise<{ room: Room; created: boolean }> {
+    assertRoomName(name);
+    const existing = this.#rooms.get(name);
+    if (existing) return { room: existing, created: false };
+    const pending = this.#pending.get(name);
+    if (pending) return { room: await pending, created: false };
+    const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS }), {
+      ...this.#defaults, ...options,
+    });
+    this.#pending.set(name, creation);
+    try {
+      const room = await creation;
+      this.#rooms.set(name, room);
+      room.once('close', () => {
+        if (this.#rooms.get(name) === room) this.#rooms.delete(name);
+      });
+      logger.info({ roomId: name }, 'room created');
+      return { room, created: true };
+    } finally {
+      this.#pending.delete(name);
+    }
+  }
+
+  /** Closes a room and removes everyone in it. */
+  delete(name: string): void {
+    this.get(name).close('room-closed');
+  }
+
+  closeAll(): void {
+    for (const room of this.list()) room.close('server-shutdown');
+  }
+}

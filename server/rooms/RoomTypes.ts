@@ -1,0 +1,64 @@
+import type { types } from 'mediasoup';
+import type { MediaSource, ParticipantInfo } from '../signalling/SignallingMessages.js';
+
+export type { ParticipantInfo };
+
+export type RemovalReason = 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' | 'left' | 'disconnected';
+
+export interface RoomOptions {
+  /** Close this long after the last participant leaves (or after creation if nobody joins). */
+  emptyTimeoutSeconds: number;
+  maxParticipants: number;
+}
+
+export interface RoomInfo {
+  name: string;
+  createdAt: string;
+  numParticipants: number;
+  emptyTimeoutSeconds: number;
+  maxParticipants: number;
+}
+
+export interface JoinOptions {
+  identity: string;
+  displayName: string;
+  kind: 'webrtc' | 'sip';
+  attributes?: Record<string, string>;
+}
+
+/** Where a participant's WebRTC transports listen and what they announce. */
+export interface TransportListenConfig {
+  listenIp: string;
+  announcedAddress: string;
+  minPort: number;
+  maxPort: number;
+  enableTcp: boolean;
+  initialAvailableOutgoingBitrate: number;
+}
+
+export interface ProducerAppData extends types.AppData {
+  participantId: string;
+  source: MediaSource;
+}
+
+export type RoomEvents = {
+  participantjoined: [participant: ParticipantInfo];
+  participantleft: [participantId: string, reason: RemovalReason];
+  newproducer: [participantId: string, producer: types.Producer<ProducerAppData>];
+  producerclosed: [participantId: string, producerId: string];
+  producerpaused: [participantId: string, producerId: string];
+  producerresumed: [participantId: string, producerId: string];
+  activespeaker: [participantId: string | null];
+  close: [];
+};
+
+export type ParticipantEvents = {
+  newproducer: [producer: types.Producer<ProducerAppData>];
+  consumerclosed: [consumerId: string];
+  consumerpaused: [consumerId: string];
+  consumerresumed: [consumerId: string];
+  consumerscore: [consumerId: string, score: number, producerScore: number];
+  consumerlayerschanged: [consumerId: string, spatialLayer: number | null, temporalLayer: number | null];
+  /** The participant is out of the room; carries why. */
+  close: [reason: RemovalReason];
+};
