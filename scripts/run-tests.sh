@@ -8,6 +8,7 @@ export MEDIASOUP_WORKER_BIN="${MEDIASOUP_WORKER_BIN:-$(bash scripts/build-medias
 if [ ! -x "$MEDIASOUP_WORKER_BIN" ]; then
   echo "mediasoup worker missing at $MEDIASOUP_WORKER_BIN: run npm install first" >&2; exit 1
 fi
+export CONFLUX_LOG_LEVEL="${CONFLUX_LOG_LEVEL:-warn}"
 run=(npx vitest run "$@")
 if [ "${CONFLUX_TEST_NETNS:-1}" = 1 ] && [ -z "${CONFLUX_IN_TEST_NETNS:-}" ]; then
   userns=()
