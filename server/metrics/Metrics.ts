@@ -1,4 +1,5 @@
 import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import type { Participant } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
 
@@ -8,7 +9,7 @@ export class Metrics {
 
   constructor(rooms: RoomRegistry, pool: WorkerPool) {
     collectDefaultMetrics({ register: this.registry, prefix: 'conflux_' });
-    const count = (pick: (participant: import('../rooms/Participant.js').Participant) => number) =>
+    const count = (pick: (participant: Participant) => number) =>
       rooms.list().reduce((sum, room) => sum + room.participants.reduce((s, p) => s + pick(p), 0), 0);
     const gauge = (name: string, help: string, value: () => number) => new Gauge({
       name, help, registers: [this.registry], collect() { this.set(value()); },

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { types } from 'mediasoup';
+import type { createWorker, types } from 'mediasoup';
 import { createLogger } from '../logging/Logger.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { resolveMediasoupWorkerBin } from './mediasoupWorkerBin.js';
@@ -27,10 +27,10 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   readonly #workers: types.Worker[] = [];
   readonly #routerCounts = new Map<types.Worker, number>();
   readonly #options: WorkerPoolOptions;
-  readonly #createWorker: typeof import('mediasoup').createWorker;
+  readonly #createWorker: typeof createWorker;
   #closed = false;
 
-  private constructor(options: WorkerPoolOptions, createWorker: typeof import('mediasoup').createWorker) {
+  private constructor(options: WorkerPoolOptions, createWorker: typeof createWorker) {
     super();
     this.#options = options;
     this.#createWorker = createWorker;
