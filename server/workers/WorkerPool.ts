@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { createWorker, types } from 'mediasoup';
+import type { createWorker as CreateWorker, types } from 'mediasoup';
 import { createLogger } from '../logging/Logger.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { resolveMediasoupWorkerBin } from './mediasoupWorkerBin.js';
@@ -27,10 +27,10 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   readonly #workers: types.Worker[] = [];
   readonly #routerCounts = new Map<types.Worker, number>();
   readonly #options: WorkerPoolOptions;
-  readonly #createWorker: typeof createWorker;
+  readonly #createWorker: typeof CreateWorker;
   #closed = false;
 
-  private constructor(options: WorkerPoolOptions, createWorker: typeof createWorker) {
+  private constructor(options: WorkerPoolOptions, createWorker: typeof CreateWorker) {
     super();
     this.#options = options;
     this.#createWorker = createWorker;
