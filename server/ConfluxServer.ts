@@ -18,6 +18,7 @@ import { RoomRegistry } from './rooms/RoomRegistry.js';
 import type { TransportListenConfig } from './rooms/RoomTypes.js';
 import { SignallingServer } from './signalling/SignallingServer.js';
 import { WorkerPool } from './workers/WorkerPool.js';
+import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
 
 const logger = createLogger('server');
 
@@ -29,16 +30,18 @@ export class ConfluxServer {
   readonly tokens: JoinTokens;
   readonly httpServer: http.Server;
   readonly signalling: SignallingServer;
+  readonly sipConfig: SipConfigStore;
   #closed = false;
 
   private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
-    httpServer: http.Server, signalling: SignallingServer) {
+    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
     this.tokens = tokens;
     this.httpServer = httpServer;
     this.signalling = signalling;
+    this.sipConfig = sipConfig;
   }
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
@@ -57,7 +60,8 @@ export class ConfluxServer {
       emptyTimeoutSeconds: config.rooms.emptyTimeoutSeconds, maxParticipants: config.rooms.maxParticipants,
     });
     const tokens = new JoinTokens(auth.jwtSecret, auth.tokenTtlSeconds);
-    const app = createHttpApp(config, auth.apiKey, pool, rooms, tokens);
+    const sipConfig = new JsonFileSipConfigStore(config.dataDir);
+    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig });
     const httpServer = config.http.tls
       ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
       : http.createServer(app);
@@ -74,7 +78,7 @@ export class ConfluxServer {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
     });
-    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling);
+    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig);
     logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
     return server;
   }
@@ -100,7 +104,15 @@ export class ConfluxServer {
   }
 }
 
-function createHttpApp(config: Config, apiKey: string, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens): Express {
+interface HttpAppParts {
+  apiKey: string;
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  tokens: JoinTokens;
+  sipConfig: SipConfigStore;
+}
+
+function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig }: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((_request, response, next) => {
@@ -122,7 +134,7 @@ function createHttpApp(config: Config, apiKey: string, pool: WorkerPool, rooms: 
   app.get('/openapi.json', (_request, response) => {
     response.json(openApi);
   });
-  app.use('/api/v1', createRestApi({ rooms, tokens, apiKey, guestJoin: config.auth.guestJoin }));
+  app.use('/api/v1', createRestApi({ rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig }));
   if (config.http.serveClient) {
     const bundle = new ClientBundle();
     app.get('/', (_request, response) => {

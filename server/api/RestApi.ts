@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
 import type { JoinTokens } from '../auth/JoinTokens.js';
-import { BadRequestError, ForbiddenError, NotFoundError, toWireError } from '../errors.js';
+import { ForbiddenError, NotFoundError, toWireError } from '../errors.js';
 import { createLogger } from '../logging/Logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
 import { apiKeyAuth } from './apiKeyAuth.js';
+import { parseBody } from './parseBody.js';
+import { createSipConfigApi } from './SipConfigApi.js';
+import type { SipConfigStore } from '../../sip-connector/calls/SipConfigStore.js';
 
 const logger = createLogger('rest');
 
@@ -15,15 +17,7 @@ export interface RestApiContext {
   tokens: JoinTokens;
   apiKey: string;
   guestJoin: boolean;
-}
-
-/** Parses a body with its schema or throws a 400 naming each problem. */
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    throw new BadRequestError(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  }
-  return result.data;
+  sipConfig: SipConfigStore;
 }
 
 type AsyncHandler = (request: Request, response: Response) => Promise<void> | void;
@@ -99,6 +93,8 @@ export function createRestApi(context: RestApiContext): Router {
     await Promise.all(targets.map((producer) => (body.muted ? producer.pause() : producer.resume())));
     response.json({ participant: participant.info() });
   }));
+
+  api.use('/sip', createSipConfigApi(context.sipConfig));
 
   api.use((request) => {
     throw new NotFoundError(`no route ${request.method} ${request.baseUrl}${request.path}`);

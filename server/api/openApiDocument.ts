@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
+import { DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput } from '../../sip-connector/calls/SipCallSchemas.js';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
 const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
@@ -7,6 +8,24 @@ const errors = { 400: error, 401: error, 404: error };
 const roomParam = { name: 'room', in: 'path', required: true, schema: { type: 'string' } };
 const participantParam = { name: 'participant', in: 'path', required: true, schema: { type: 'string' } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+/** List/create and get/replace/delete paths of one durable SIP collection. */
+function crud(path: string, label: string, schema: z.ZodType): Record<string, unknown> {
+  return {
+    [path]: {
+      get: { summary: `List ${label}s`, responses: { 200: ok(`${label}s`), 401: error } },
+      post: { summary: `Create a ${label}`, requestBody: json(schema), responses: { 201: ok('Created'), 409: error, ...errors } },
+    },
+    [`${path}/{id}`]: {
+      parameters: [idParam],
+      get: { summary: `Get a ${label} (passwords are never returned)`, responses: { 200: ok(label), ...errors } },
+      put: { summary: `Create or replace a ${label}`, requestBody: json(schema), responses: { 200: ok('Replaced'), 201: ok('Created'), ...errors } },
+      delete: { summary: `Delete a ${label}`, responses: { 204: { description: 'Deleted' }, 409: error, ...errors } },
+    },
+  };
+}
 
 /** OpenAPI 3.1 description of the REST API, served at `/openapi.json`. */
 export function openApiDocument(): Record<string, unknown> {
@@ -28,6 +47,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
     paths: {
+      ...crud('/sip/inbound-trunks', 'inbound trunk', InboundTrunkInput),
+      ...crud('/sip/outbound-trunks', 'outbound trunk', OutboundTrunkInput),
+      ...crud('/sip/dispatch-rules', 'dispatch rule', DispatchRuleInput),
       '/rooms': {
         get: { summary: 'List rooms', responses: { 200: ok('Rooms'), 401: error } },
         post: {

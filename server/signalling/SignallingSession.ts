@@ -48,7 +48,7 @@ export class SignallingSession {
     }, JOIN_TIMEOUT_MS);
     socket.on('message', (raw, isBinary) => void this.#onFrame(raw as Buffer, isBinary));
     socket.on('close', () => this.#onSocketClosed());
-    socket.on('error', (error) => this.#logger.warn({ err: error }, 'signalling socket error'));
+    socket.on('error', (error) => this.#logger.warn({ error: error.message }, 'signalling socket error'));
   }
 
   async #onFrame(raw: Buffer, isBinary: boolean): Promise<void> {

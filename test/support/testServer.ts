@@ -7,7 +7,7 @@ import { ConfluxServer } from '../../server/ConfluxServer.js';
 export const TEST_API_KEY = 'test-api-key';
 export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
 
-type Overrides = { [K in keyof ConfigInput]?: Partial<ConfigInput[K]> };
+type Overrides = { [K in Exclude<keyof ConfigInput, 'dataDir'>]?: Partial<ConfigInput[K]> } & { dataDir?: string };
 
 /** A server on ephemeral loopback ports with known secrets, one worker and quiet logs. */
 export async function startTestServer(overrides: Overrides = {}): Promise<ConfluxServer> {
@@ -18,7 +18,7 @@ export async function startTestServer(overrides: Overrides = {}): Promise<Conflu
     auth: { apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET },
     sip: { enabled: false },
     log: { level: 'warn' as const },
-    dataDir: mkdtempSync(path.join(os.tmpdir(), 'conflux-test-')),
+    dataDir: overrides.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'conflux-test-')),
   };
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {

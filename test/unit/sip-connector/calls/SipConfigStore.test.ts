@@ -1,0 +1,34 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InboundTrunkInput, OutboundTrunkInput } from '../../../../sip-connector/calls/SipCallSchemas.js';
+import { JsonFileSipConfigStore } from '../../../../sip-connector/calls/SipConfigStore.js';
+
+describe('JsonFileSipConfigStore', () => {
+  it('keeps trunks across instances (a restart) in a private file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-store-'));
+    const first = new JsonFileSipConfigStore(dir);
+    const changes: string[] = [];
+    first.on('change', (kind, id) => changes.push(`${kind}/${id}`));
+    expect(first.put('inboundTrunks', InboundTrunkInput.parse({ id: 'pbx', name: 'PBX', allowedAddresses: ['10.0.0.0/8'] }))).toBe('created');
+    expect(first.put('outboundTrunks', OutboundTrunkInput.parse({ id: 'out', name: 'Out', host: 'sip.example.net', fromNumber: '+15550100', auth: { username: 'u', password: 'secret' } }))).toBe('created');
+    expect(first.put('inboundTrunks', InboundTrunkInput.parse({ id: 'pbx', name: 'PBX 2', allowedAddresses: ['10.0.0.0/8'] }))).toBe('updated');
+    expect(changes).toEqual(['inboundTrunks/pbx', 'outboundTrunks/out', 'inboundTrunks/pbx']);
+    expect(statSync(first.file).mode & 0o777).toBe(0o600);
+
+    const second = new JsonFileSipConfigStore(dir);
+    expect(second.get('inboundTrunks', 'pbx')?.name).toBe('PBX 2');
+    expect(second.get('outboundTrunks', 'out')).toMatchObject({ port: 5060, transport: 'udp', auth: { password: 'secret' } });
+    expect(second.delete('inboundTrunks', 'pbx')).toBe(true);
+    expect(second.delete('inboundTrunks', 'pbx')).toBe(false);
+    expect(new JsonFileSipConfigStore(dir).list('inboundTrunks')).toEqual([]);
+  });
+
+  it('refuses a hand-edited file with an invalid entry instead of running with it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-store-'));
+    writeFileSync(path.join(dir, 'sip-config.json'), JSON.stringify({ inboundTrunks: [{ id: 'x', name: 'open' }] }));
+    expect(() => new JsonFileSipConfigStore(dir)).toThrow(/invalid entry in inboundTrunks/);
+    expect(readFileSync(path.join(dir, 'sip-config.json'), 'utf8')).toContain('open');
+  });
+});
