@@ -1,0 +1,219 @@
+import { ConfluxClient } from '../sdk/ConfluxClient.js';
+import type { LocalSource } from '../sdk/ConfluxClientTypes.js';
+import type { AppHook, AppStatus } from './AppHook.js';
+import { ParticipantTile } from './ParticipantTile.js';
+
+const hook: AppHook = { client: null, status: 'idle', error: null };
+(window as unknown as { conflux: AppHook }).conflux = hook;
+
+const ui = {
+  joinView: byId('join-view'),
+  joinForm: byId('join-form') as HTMLFormElement,
+  roomInput: byId('room-input') as HTMLInputElement,
+  nameInput: byId('name-input') as HTMLInputElement,
+  joinButton: byId('join-button') as HTMLButtonElement,
+  roomView: byId('room-view'),
+  roomTitle: byId('room-title'),
+  inviteLink: byId('invite-link') as HTMLAnchorElement,
+  copyInvite: byId('copy-invite') as HTMLButtonElement,
+  micButton: byId('mic-button') as HTMLButtonElement,
+  cameraButton: byId('camera-button') as HTMLButtonElement,
+  leaveButton: byId('leave-button') as HTMLButtonElement,
+  grid: byId('grid'),
+  message: byId('message'),
+};
+
+const tiles = new Map<string, ParticipantTile>();
+let localTile: ParticipantTile | null = null;
+
+function byId(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`page is missing #${id}`);
+  return element;
+}
+
+function setStatus(status: AppStatus): void {
+  hook.status = status;
+  document.body.dataset.status = status;
+}
+
+function showMessage(text: string | null, kind: 'info' | 'error' = 'info'): void {
+  ui.message.textContent = text ?? '';
+  ui.message.dataset.kind = kind;
+  ui.message.hidden = !text;
+  if (kind === 'error') hook.error = text;
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 401 || code === 403) return 'Could not join: the invite link or token is not valid (401).';
+  return `Could not join: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function inviteUrl(room: string): string {
+  return `${window.location.origin}/?room=${encodeURIComponent(room)}`;
+}
+
+/** Joins with a token, or a guest token for room + name, then publishes the microphone and camera. */
+async function joinRoom(request: { token?: string; room?: string; name?: string }): Promise<void> {
+  showMessage(null);
+  hook.error = null;
+  setStatus('joining');
+  ui.joinButton.disabled = true;
+  const client = new ConfluxClient();
+  hook.client = client;
+  wireClient(client);
+  try {
+    const token = request.token ?? (await ConfluxClient.fetchGuestToken(request.room ?? '', request.name ?? ''));
+    const joined = await client.join(request.name ? { token, displayName: request.name } : { token });
+    enterRoom(client, joined.roomId, request.name ?? '');
+    await publishDevices(client);
+    if (client.state === 'joined') setStatus('joined');
+  } catch (error) {
+    if (client.state === 'removed') return;
+    console.error('join failed', error);
+    showJoinView();
+    showMessage(describeError(error), 'error');
+    setStatus('error');
+  } finally {
+    ui.joinButton.disabled = false;
+  }
+}
+
+// A missing camera must not cost the user their audio (and vice versa): publish each on its own.
+async function publishDevices(client: ConfluxClient): Promise<void> {
+  const [mic, camera] = await Promise.allSettled([client.publishMic(), client.publishCamera()]);
+  ui.micButton.disabled = mic.status !== 'fulfilled';
+  ui.cameraButton.disabled = camera.status !== 'fulfilled';
+  const failed = [mic, camera].filter((result) => result.status === 'rejected');
+  if (failed.length > 0) {
+    console.warn('publishing failed', failed);
+    showMessage(`Could not use your ${mic.status === 'rejected' ? 'microphone' : 'camera'}; others can still see you join.`);
+  }
+}
+
+function enterRoom(client: ConfluxClient, roomId: string, displayName: string): void {
+  ui.joinView.hidden = true;
+  ui.roomView.hidden = false;
+  ui.roomTitle.textContent = roomId;
+  ui.inviteLink.href = inviteUrl(roomId);
+  ui.inviteLink.textContent = inviteUrl(roomId);
+  ui.roomInput.value = roomId;
+  const selfId = client.participantId ?? 'local';
+  localTile = new ParticipantTile({ participantId: selfId, displayName, kind: 'webrtc', local: true });
+  tiles.set(selfId, localTile);
+  ui.grid.prepend(localTile.element);
+}
+
+function showJoinView(): void {
+  for (const tile of tiles.values()) tile.remove();
+  tiles.clear();
+  localTile = null;
+  ui.roomView.hidden = true;
+  ui.joinView.hidden = false;
+  ui.micButton.disabled = true;
+  ui.cameraButton.disabled = true;
+}
+
+function updateMuteButton(source: LocalSource, muted: boolean): void {
+  const button = source === 'mic' ? ui.micButton : ui.cameraButton;
+  button.setAttribute('aria-pressed', String(muted));
+  if (source === 'mic') button.textContent = muted ? 'Unmute mic' : 'Mute mic';
+  else button.textContent = muted ? 'Start camera' : 'Stop camera';
+}
+
+function wireClient(client: ConfluxClient): void {
+  client.on('participantJoined', (participant) => {
+    const tile = new ParticipantTile({
+      participantId: participant.id,
+      displayName: participant.displayName,
+      kind: participant.kind,
+      local: false,
+    });
+    tiles.set(participant.id, tile);
+    ui.grid.append(tile.element);
+  });
+  client.on('participantLeft', (participant) => {
+    tiles.get(participant.id)?.remove();
+    tiles.delete(participant.id);
+  });
+  client.on('trackAdded', ({ participantId, kind, track, producerId }) => {
+    const tile = tiles.get(participantId);
+    if (!tile) return;
+    if (kind === 'video') tile.setVideo(track);
+    else tile.setAudio(track);
+    const producer = client.participants.get(participantId)?.producers.get(producerId);
+    if (producer?.paused) tile.setMuted(producer.source, true);
+  });
+  client.on('trackRemoved', ({ participantId, kind }) => {
+    const tile = tiles.get(participantId);
+    if (kind === 'video') tile?.setVideo(null);
+    else tile?.setAudio(null);
+  });
+  client.on('remoteMuteChanged', ({ participantId, source, muted }) => {
+    tiles.get(participantId)?.setMuted(source, muted);
+  });
+  client.on('localTrack', ({ source, track }) => {
+    if (source === 'camera') localTile?.setVideo(track);
+    updateMuteButton(source, false);
+  });
+  client.on('localMuteChanged', ({ source, muted }) => {
+    updateMuteButton(source, muted);
+    localTile?.setMuted(source, muted);
+  });
+  client.on('activeSpeaker', (speakerId) => {
+    for (const [participantId, tile] of tiles) tile.setSpeaking(participantId === speakerId);
+  });
+  client.on('warning', (error) => console.warn(error));
+  client.on('stateChanged', (state) => {
+    if (state === 'left') {
+      showJoinView();
+      showMessage('You left the room.');
+      setStatus('left');
+    } else if (state === 'removed') {
+      showJoinView();
+      showMessage(`You were removed from the room (${client.removedReason ?? 'removed'}).`, 'error');
+      setStatus('removed');
+    } else if (state === 'disconnected') {
+      showJoinView();
+      showMessage('Connection to the server was lost.', 'error');
+      setStatus('disconnected');
+    }
+  });
+}
+
+async function toggleMute(source: LocalSource): Promise<void> {
+  const client = hook.client;
+  if (!client?.producer(source)) return;
+  try {
+    await client.setMuted(source, !client.isMuted(source));
+  } catch (error) {
+    console.warn(`cannot toggle ${source}`, error);
+  }
+}
+
+ui.joinForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = ui.roomInput.value.trim();
+  const name = ui.nameInput.value.trim();
+  if (!room || !name) return;
+  window.localStorage.setItem('conflux.name', name);
+  void joinRoom({ room, name });
+});
+ui.micButton.addEventListener('click', () => void toggleMute('mic'));
+ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));
+ui.leaveButton.addEventListener('click', () => void hook.client?.leave());
+ui.copyInvite.addEventListener('click', () => {
+  navigator.clipboard.writeText(ui.inviteLink.href).then(
+    () => showMessage('Invite link copied.'),
+    // Clipboard access needs a secure context; let the user copy the visible link instead.
+    () => window.getSelection()?.selectAllChildren(ui.inviteLink),
+  );
+});
+window.addEventListener('pagehide', () => void hook.client?.leave());
+
+const params = new URLSearchParams(window.location.search);
+ui.roomInput.value = params.get('room') ?? '';
+ui.nameInput.value = params.get('name') ?? window.localStorage.getItem('conflux.name') ?? '';
+const linkToken = params.get('token');
+if (linkToken) void joinRoom({ token: linkToken, name: params.get('name') ?? undefined });
