@@ -1,0 +1,21 @@
+/**
+ * What the pipeline needs from an audio codec. Everything writes into caller-owned buffers so the
+ * mixing loop allocates nothing per frame.
+ */
+export interface AudioCodec {
+  /** Codec name as in SDP (PCMU, PCMA, opus). */
+  readonly name: string;
+  /** Rate of the PCM this codec decodes to and encodes from. */
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Decodes one payload into out; returns samples per channel written. */
+  decode(payload: Uint8Array, out: Int16Array): number;
+  /** Produces `samples` samples of concealment for a lost frame; `previous` is the last good frame. */
+  conceal(samples: number, out: Int16Array, previous: Int16Array | null): number;
+  /** Encodes `samples` samples of pcm into out; returns bytes written. */
+  encode(pcm: Int16Array, samples: number, out: Uint8Array): number;
+  /** Samples per channel a payload decodes to (at sampleRate), or throws if the payload is invalid. */
+  samplesIn(payload: Uint8Array): number;
+  /** Releases native state. */
+  close(): void;
+}

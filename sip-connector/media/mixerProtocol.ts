@@ -1,0 +1,69 @@
+import type { DtmfEvent } from './DtmfDetector.js';
+import type { MixEngineStats } from './MixEngine.js';
+
+/** A source as the main thread describes it. */
+export interface MixerSourceSpec {
+  sourceId: string;
+  codec: string;
+  payloadType: number;
+  clockRate: number;
+  channels?: number;
+  dtmfPayloadType?: number;
+}
+
+/** A leg as the main thread describes it. */
+export interface MixerLegSpec {
+  legId: string;
+  codec: string;
+  payloadType: number;
+  clockRate: number;
+  ptime?: number;
+  ownSourceIds: string[];
+  destination: { ip: string; port: number };
+  dtmfPayloadType?: number;
+}
+
+/** Timing and traffic counters of the mixer thread. */
+export interface MixerStats extends MixEngineStats {
+  /** Ticks that started more than the lateness threshold after their scheduled time. */
+  lateTicks: number;
+  /** Worst start delay of a tick, ms. */
+  maxTickLatenessMs: number;
+  /** Ticks dropped after a stall longer than the catch-up limit. */
+  skippedTicks: number;
+  packetsIn: number;
+  sendErrors: number;
+  /** Share of the worker's event loop spent busy, 0..1. */
+  utilization: number;
+}
+
+/** Options fixed for a mixer thread's life. */
+export interface MixerThreadOptions {
+  /** Interface the thread binds its RTP sockets on. */
+  bindAddress?: string;
+  /** Fixed mix rate for every leg (see MixEngineOptions.mixRate). */
+  mixRate?: number;
+  jitterTargetMs?: number;
+  adaptiveJitter?: boolean;
+  /** A tick starting later than this counts as late. */
+  lateThresholdMs?: number;
+}
+
+/** Requests from the main thread; each carries an id answered by one reply. */
+export type MixerRequest =
+  | { id: number; op: 'addSource'; spec: MixerSourceSpec }
+  | { id: number; op: 'removeSource'; sourceId: string }
+  | { id: number; op: 'addLeg'; spec: MixerLegSpec }
+  | { id: number; op: 'removeLeg'; legId: string }
+  | { id: number; op: 'sendDtmf'; legId: string; digit: string; durationMs?: number }
+  | { id: number; op: 'describeLeg'; legId: string }
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'close' };
+
+/** Messages from the worker: replies to requests, or unsolicited events. */
+export type MixerMessage =
+  | { type: 'ready' }
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: { name: string; message: string } }
+  | { type: 'dtmf'; sourceId: string; event: DtmfEvent }
+  | { type: 'error'; message: string };

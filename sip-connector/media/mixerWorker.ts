@@ -1,0 +1,140 @@
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { MediaConfigError } from './MediaConfigError.js';
+import { MixEngine } from './MixEngine.js';
+import { MixerClock } from './MixerClock.js';
+import type {
+  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceSpec, MixerStats, MixerThreadOptions,
+} from './mixerProtocol.js';
+
+// Worker entry: owns the RTP sockets and the 20 ms clock, so the main thread's signalling work can never
+// delay a mixer tick and a mixer tick can never delay signalling.
+
+const port = parentPort;
+if (!port) throw new Error('mixerWorker must run inside a worker thread');
+const options = ((workerData as { options?: MixerThreadOptions } | null)?.options ?? {}) as MixerThreadOptions;
+const bindAddress = options.bindAddress ?? '127.0.0.1';
+
+const sockets = new Map<string, dgram.Socket>();
+const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
+let sharedSocket: dgram.Socket | null = null;
+let packetsIn = 0;
+let sendErrors = 0;
+const eluStart = performance.eventLoopUtilization();
+
+function post(message: MixerMessage): void {
+  port?.postMessage(message);
+}
+
+const onSendDone = (error: Error | null): void => {
+  if (error) sendErrors++;
+};
+
+const engine = new MixEngine(
+  (legId, datagram) => {
+    const route = legRoutes.get(legId);
+    if (!route) return;
+    // Send from the phone's own receive port when it has one: symmetric RTP, which NATed phones expect.
+    const socket = (route.viaSource !== null ? sockets.get(route.viaSource) : undefined) ?? sharedSocket;
+    if (!socket) return;
+    socket.send(datagram, route.port, route.ip, onSendDone);
+  },
+  (sourceId, event) => post({ type: 'dtmf', sourceId, event }),
+  { mixRate: options.mixRate, jitterTargetMs: options.jitterTargetMs, adaptiveJitter: options.adaptiveJitter },
+);
+
+const clock = new MixerClock((now) => engine.tick(now), 20, options.lateThresholdMs ?? 10);
+
+function bindSocket(): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+    socket.once('error', reject);
+    socket.bind(0, bindAddress, () => {
+      socket.off('error', reject);
+      // A send error (e.g. unreachable destination) must not kill the worker.
+      socket.on('error', () => {
+        sendErrors++;
+      });
+      resolve(socket);
+    });
+  });
+}
+
+async function addSource(spec: MixerSourceSpec): Promise<number> {
+  if (sockets.has(spec.sourceId)) throw new MediaConfigError(`source ${spec.sourceId} exists`);
+  engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
+    clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+  let socket: dgram.Socket;
+  try {
+    socket = await bindSocket();
+  } catch (error) {
+    engine.removeSource(spec.sourceId);
+    throw error;
+  }
+  const id = spec.sourceId;
+  socket.on('message', (msg) => {
+    packetsIn++;
+    engine.receive(id, msg, performance.now());
+  });
+  sockets.set(id, socket);
+  return socket.address().port;
+}
+
+function removeSource(sourceId: string): boolean {
+  const socket = sockets.get(sourceId);
+  sockets.delete(sourceId);
+  socket?.close();
+  return engine.removeSource(sourceId);
+}
+
+async function addLeg(spec: MixerLegSpec): Promise<void> {
+  sharedSocket ??= await bindSocket();
+  engine.addLeg({ legId: spec.legId, codec: spec.codec, payloadType: spec.payloadType,
+    clockRate: spec.clockRate, ptimeMs: spec.ptime, ownSourceIds: spec.ownSourceIds,
+    dtmfPayloadType: spec.dtmfPayloadType });
+  const viaSource = spec.ownSourceIds.find((id) => sockets.has(id)) ?? null;
+  legRoutes.set(spec.legId, { ip: spec.destination.ip, port: spec.destination.port, viaSource });
+}
+
+function stats(): MixerStats {
+  const c = clock.stats;
+  return { ...engine.stats(), lateTicks: c.lateTicks, maxTickLatenessMs: c.maxLatenessMs,
+    skippedTicks: c.skippedTicks, packetsIn, sendErrors,
+    utilization: performance.eventLoopUtilization(eluStart).utilization };
+}
+
+function close(): void {
+  clock.stop();
+  engine.close();
+  for (const socket of sockets.values()) socket.close();
+  sockets.clear();
+  sharedSocket?.close();
+  sharedSocket = null;
+}
+
+async function handle(request: MixerRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'addSource': return addSource(request.spec);
+    case 'removeSource': return removeSource(request.sourceId);
+    case 'addLeg': return addLeg(request.spec);
+    case 'removeLeg': legRoutes.delete(request.legId); return engine.removeLeg(request.legId);
+    case 'sendDtmf': engine.sendDtmf(request.legId, request.digit, request.durationMs); return null;
+    case 'describeLeg': return engine.pipelineOf(request.legId).describe();
+    case 'stats': return stats();
+    case 'close': close(); return null;
+  }
+}
+
+port.on('message', (request: MixerRequest) => {
+  handle(request).then(
+    (value) => post({ type: 'reply', id: request.id, ok: true, value }),
+    (error: unknown) => {
+      const e = error instanceof Error ? error : new Error(String(error));
+      post({ type: 'reply', id: request.id, ok: false, error: { name: e.name, message: e.message } });
+    },
+  );
+});
+
+clock.start();
+post({ type: 'ready' });

@@ -1,0 +1,152 @@
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DtmfEvent } from '../../../../sip-connector/media/DtmfDetector.js';
+import { DtmfGenerator } from '../../../../sip-connector/media/DtmfGenerator.js';
+import { G711Codec } from '../../../../sip-connector/media/G711Codec.js';
+import { MixerThread } from '../../../../sip-connector/media/MixerThread.js';
+import { MixerThreadError } from '../../../../sip-connector/media/MixerThreadError.js';
+import { RtpPacket } from '../../../../sip-connector/media/RtpPacket.js';
+import { db, goertzel } from '../../../unit/sip-connector/media/support/goertzel.js';
+import { ToneRtpSender } from '../../../unit/sip-connector/media/support/rtpStream.js';
+import { concat } from '../../../unit/sip-connector/media/support/tone.js';
+
+const HOST = '127.0.0.1';
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function receiver(): Promise<{ port: number; packets: { at: number; data: Buffer }[] }> {
+  const socket = dgram.createSocket('udp4');
+  const packets: { at: number; data: Buffer }[] = [];
+  socket.on('message', (data) => packets.push({ at: performance.now(), data }));
+  await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return { port: socket.address().port, packets };
+}
+
+async function sender(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return socket;
+}
+
+async function startMixer(): Promise<MixerThread> {
+  const mixer = await MixerThread.start();
+  cleanups.push(() => mixer.close());
+  return mixer;
+}
+
+describe('MixerThread over real UDP', () => {
+  it('mixes PCMU and Opus sources into a paced, continuous PCMU mix-minus stream', async () => {
+    const mixer = await startMixer();
+    const phone = new ToneRtpSender('PCMU', 0, 440);
+    const browser = new ToneRtpSender('opus', 111, 1000);
+    const other = new ToneRtpSender('PCMU', 0, 1500);
+    cleanups.push(() => phone.close(), () => browser.close(), () => other.close());
+    const phonePort = await mixer.addSource({ sourceId: 'phone', codec: 'PCMU', payloadType: 0, clockRate: 8000 });
+    const browserPort = await mixer.addSource({ sourceId: 'browser', codec: 'opus', payloadType: 111, clockRate: 48000,
+      channels: 2 });
+    const otherPort = await mixer.addSource({ sourceId: 'other', codec: 'PCMU', payloadType: 0, clockRate: 8000 });
+    const rx = await receiver();
+    await mixer.addLeg({ legId: 'phone', codec: 'PCMU', payloadType: 0, clockRate: 8000, ptime: 20,
+      ownSourceIds: ['phone'], destination: { ip: HOST, port: rx.port } });
+    expect(await mixer.describeLeg('phone'))
+      .toBe('rtp(PCMU/8000) → jitter(60ms) → decode(PCMU) → mix-minus → encode(PCMU) → rtp(pt=0, ptime=20)');
+
+    const tx = await sender();
+    const start = performance.now();
+    for (let i = 0; i < 75; i++) {
+      // Absolute schedule so the senders themselves do not drift.
+      const wait = start + i * 20 - performance.now();
+      if (wait > 0) await sleep(wait);
+      tx.send(phone.next(), phonePort, HOST);
+      tx.send(browser.next(), browserPort, HOST);
+      tx.send(other.next(), otherPort, HOST);
+    }
+    await sleep(150);
+
+    const packets = rx.packets.map((p) => ({ at: p.at, rtp: RtpPacket.parse(p.data) }));
+    expect(packets.length).toBeGreaterThan(70);
+    // Continuity: one SSRC, seq +1 and timestamp +160 on every packet, marker only on the first.
+    const first = packets[0].rtp;
+    expect(first.marker).toBe(true);
+    for (let i = 1; i < packets.length; i++) {
+      const prev = packets[i - 1].rtp;
+      const cur = packets[i].rtp;
+      expect(cur.ssrc).toBe(first.ssrc);
+      expect(cur.sequenceNumber).toBe((prev.sequenceNumber + 1) & 0xffff);
+      expect(cur.timestamp).toBe((prev.timestamp + 160) >>> 0);
+      expect(cur.marker).toBe(false);
+      expect(cur.payload.length).toBe(160);
+    }
+    // Pacing: steady 20 ms, no bursts, and no drift over the run.
+    const gaps = packets.slice(1).map((p, i) => p.at - packets[i].at);
+    const sorted = [...gaps].sort((x, y) => x - y);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThan(18);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(22);
+    expect(gaps.filter((g) => g < 10).length).toBeLessThanOrEqual(2);
+    const span = packets[packets.length - 1].at - packets[0].at;
+    expect(Math.abs(span / (packets.length - 1) - 20)).toBeLessThan(0.5);
+
+    // Audio: the mix holds the other two and not the phone's own 440 Hz.
+    const codec = new G711Codec('PCMU');
+    const pcm = concat(packets.map((p) => {
+      const out = new Int16Array(160);
+      codec.decode(p.rtp.payload, out);
+      return out;
+    }));
+    // Skip the start (jitter buffer fill) and analyse the stretch where all sources were playing.
+    const audio = pcm.subarray(160 * 10, 160 * 60);
+    expect(goertzel(audio, 8000, 1000)).toBeGreaterThan(4000);
+    expect(goertzel(audio, 8000, 1500)).toBeGreaterThan(4000);
+    expect(db(goertzel(audio, 8000, 440), 6000)).toBeLessThan(-35);
+
+    const stats = await mixer.stats();
+    expect(stats.packetsIn).toBe(225);
+    expect(stats.framesMixed).toBeGreaterThan(70);
+    expect(stats.skippedTicks).toBe(0);
+    expect(stats.maxTickLatenessMs).toBeLessThan(15);
+  });
+
+  it('reports DTMF from a source as events', async () => {
+    const mixer = await startMixer();
+    const events: [string, DtmfEvent][] = [];
+    mixer.on('dtmf', (id, e) => events.push([id, e]));
+    const port = await mixer.addSource({ sourceId: 'p', codec: 'PCMA', payloadType: 8, clockRate: 8000,
+      dtmfPayloadType: 101 });
+    const tx = await sender();
+    const packets = new DtmfGenerator({ clockRate: 8000 }).packets('9', 80, 4242);
+    for (const [i, p] of packets.entries()) {
+      tx.send(RtpPacket.from({ payloadType: 101, sequenceNumber: i, timestamp: p.timestamp, ssrc: 3, marker: p.marker,
+        payload: p.payload }).serialize(), port, HOST);
+      await sleep(5);
+    }
+    const deadline = performance.now() + 2000;
+    while (events.length < 2 && performance.now() < deadline) await sleep(10);
+    expect(events.map(([id, e]) => `${id}:${e.type}:${e.digit}:${e.durationMs ?? ''}`)).toEqual(['p:start:9:', 'p:end:9:80']);
+  });
+
+  it('removes legs and sources, rejects bad requests, and fails requests after close', async () => {
+    const mixer = await startMixer();
+    const rx = await receiver();
+    await mixer.addSource({ sourceId: 's', codec: 'PCMU', payloadType: 0, clockRate: 8000 });
+    await mixer.addLeg({ legId: 'l', codec: 'PCMU', payloadType: 0, clockRate: 8000, ownSourceIds: ['s'],
+      destination: { ip: HOST, port: rx.port } });
+    await expect(mixer.addSource({ sourceId: 'x', codec: 'G722', payloadType: 9, clockRate: 8000 }))
+      .rejects.toMatchObject({ name: 'MixerThreadError', remoteName: 'MediaConfigError' });
+    await sleep(100);
+    expect(rx.packets.length).toBeGreaterThan(2);
+    expect(await mixer.removeLeg('l')).toBe(true);
+    expect(await mixer.removeSource('s')).toBe(true);
+    await sleep(40);
+    const count = rx.packets.length;
+    await sleep(100);
+    expect(rx.packets.length).toBe(count);
+    await mixer.close();
+    await expect(mixer.stats()).rejects.toBeInstanceOf(MixerThreadError);
+  });
+});
