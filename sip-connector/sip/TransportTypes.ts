@@ -1,0 +1,48 @@
+/** Transport protocols a SIP message can travel on. */
+export type TransportKind = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
+
+/** Where a message came from; `flowId` names the connection for stream transports. */
+export interface MessageSource {
+  transport: TransportKind;
+  address: string;
+  port: number;
+  flowId?: string;
+}
+
+/** Where to send a message; with `flowId` an existing connection is used when it is still open. */
+export interface Destination {
+  transport: TransportKind;
+  address: string;
+  port: number;
+  flowId?: string;
+}
+
+/** Events every transport emits. */
+export interface SipTransportEvents {
+  [event: string]: unknown[];
+  /** One complete message (already framed on streams). */
+  message: [data: Buffer, source: MessageSource];
+  /** A stream connection went away (RFC 5626 flow failure). */
+  flowClosed: [flowId: string];
+}
+
+/** Keep-alive and idle behaviour of connection-oriented transports. */
+export interface StreamTransportOptions {
+  /** Interval of CRLF (or WebSocket) pings on connections this side opened; 0 disables (default 25000). */
+  keepAliveIntervalMs?: number;
+  /** Connections without traffic for this long are closed (default 300000). */
+  idleTimeoutMs?: number;
+  /** Give up connecting after this long (default 5000). */
+  connectTimeoutMs?: number;
+  maxMessageBytes?: number;
+}
+
+/** Certificate files for TLS and secure WebSocket listeners. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** Verify the server certificate when this side connects out (default true). */
+  rejectUnauthorized?: boolean;
+  /** CA bundle file for verifying peers. */
+  caFile?: string;
+}
