@@ -19,6 +19,7 @@ import type { TransportListenConfig } from './rooms/RoomTypes.js';
 import { SignallingServer } from './signalling/SignallingServer.js';
 import { WorkerPool } from './workers/WorkerPool.js';
 import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
+import { SipServer } from '../sip-connector/SipServer.js';
 
 const logger = createLogger('server');
 
@@ -31,10 +32,12 @@ export class ConfluxServer {
   readonly httpServer: http.Server;
   readonly signalling: SignallingServer;
   readonly sipConfig: SipConfigStore;
+  /** The SIP endpoint; null when `sip.enabled` is false. */
+  readonly sip: SipServer | null;
   #closed = false;
 
   private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
-    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore) {
+    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipServer | null) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
@@ -42,6 +45,7 @@ export class ConfluxServer {
     this.httpServer = httpServer;
     this.signalling = signalling;
     this.sipConfig = sipConfig;
+    this.sip = sip;
   }
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
@@ -78,7 +82,8 @@ export class ConfluxServer {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
     });
-    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig);
+    const sip = config.sip.enabled ? await startSip(config) : null;
+    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip);
     logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
     return server;
   }
@@ -96,12 +101,31 @@ export class ConfluxServer {
     if (this.#closed) return;
     this.#closed = true;
     this.rooms.closeAll();
+    await this.sip?.close();
     this.signalling.close();
     this.httpServer.closeAllConnections?.();
     await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.pool.close();
     logger.info('stopped');
   }
+}
+
+async function startSip(config: Config): Promise<SipServer> {
+  const { sip, rtc } = config;
+  const sipServer = await SipServer.start({
+    host: sip.host,
+    ...(rtc.announcedAddress ? { advertisedHost: rtc.announcedAddress } : {}),
+    udpPort: sip.udpPort,
+    tcpPort: sip.tcpPort,
+    tlsPort: sip.tlsPort,
+    wsPort: sip.wsPort,
+    wssPort: sip.wssPort,
+    ...(sip.tls ? { tls: sip.tls } : {}),
+    domain: sip.domain,
+    users: sip.users,
+  }, createLogger('sip'));
+  logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
+  return sipServer;
 }
 
 interface HttpAppParts {
