@@ -52,6 +52,8 @@ export class MixEngine {
   private readonly sources = new Map<string, SourcePipeline>();
   private readonly legs = new Map<string, { pipeline: LegPipeline; own: string[]; bus: Bus }>();
   private readonly buses = new Map<number, Bus>();
+  /** Sources still decoded (DTMF is detected) but left out of every mix: a muted phone, a caller typing a PIN. */
+  private readonly muted = new Set<string>();
   private readonly totals = { ticks: 0, framesMixed: 0, packetsOut: 0 };
 
   constructor(
@@ -75,9 +77,17 @@ export class MixEngine {
     const source = this.sources.get(sourceId);
     if (!source) return false;
     this.sources.delete(sourceId);
+    this.muted.delete(sourceId);
     for (const bus of this.buses.values()) bus.mixer.removeSource(sourceId);
     source.close();
     return true;
+  }
+
+  /** Keeps a source out of (or back in) every mix without dropping it. */
+  setSourceMuted(sourceId: string, muted: boolean): void {
+    if (!this.sources.has(sourceId)) throw new MediaConfigError(`unknown source ${sourceId}`);
+    if (muted) this.muted.add(sourceId);
+    else this.muted.delete(sourceId);
   }
 
   /** Adds a leg; it gets its first packet on the next tick. */
@@ -141,7 +151,7 @@ export class MixEngine {
     for (const bus of this.buses.values()) {
       const mixer = bus.mixer;
       for (const [id, source] of this.sources) {
-        if (!source.isActive) continue;
+        if (!source.isActive || this.muted.has(id)) continue;
         source.frameAt(bus.rate, mixer.sourceFrame(id));
         mixer.setActive(id, true);
       }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { DtmfEvent } from './DtmfDetector.js';
 import type {
-  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceSpec, MixerStats, MixerThreadOptions,
+  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
 import { MixerThreadError } from './MixerThreadError.js';
 
@@ -114,6 +114,16 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
   /** Counters: frames mixed, late packets and ticks, worst tick lateness, utilization. */
   stats(): Promise<MixerStats> {
     return this.request({ op: 'stats' }) as Promise<MixerStats>;
+  }
+
+  /** Leaves a source out of every mix (its DTMF is still reported), or puts it back. */
+  muteSource(sourceId: string, muted: boolean): Promise<void> {
+    return this.request({ op: 'muteSource', sourceId, muted }) as Promise<void>;
+  }
+
+  /** Packets and idle time per source (media timeouts), with latched remote addresses. */
+  sourceActivity(): Promise<MixerSourceActivity[]> {
+    return this.request({ op: 'sourceActivity' }) as Promise<MixerSourceActivity[]>;
   }
 
   /** Stops the clock, closes every socket and terminates the thread. Safe to call twice. */

@@ -9,6 +9,22 @@ export interface MixerSourceSpec {
   clockRate: number;
   channels?: number;
   dtmfPayloadType?: number;
+  /** Interface to receive on (a phone's RTP arrives from the network); default the thread's bindAddress. */
+  bindAddress?: string;
+  /** Track where the RTP really comes from, so a leg sending from this source follows it (NATed phones). */
+  latch?: boolean;
+  /** Also relay each received audio packet here, SSRC rewritten (the phone's audio into a mediasoup producer). */
+  forward?: { ip: string; port: number; ssrc: number };
+}
+
+/** Per-source traffic, for media timeouts. */
+export interface MixerSourceActivity {
+  sourceId: string;
+  packets: number;
+  /** Milliseconds since the last packet; null before the first. */
+  idleMs: number | null;
+  /** Where packets come from (latched address), once known. */
+  remote: { ip: string; port: number } | null;
 }
 
 /** A leg as the main thread describes it. */
@@ -58,6 +74,8 @@ export type MixerRequest =
   | { id: number; op: 'sendDtmf'; legId: string; digit: string; durationMs?: number }
   | { id: number; op: 'describeLeg'; legId: string }
   | { id: number; op: 'stats' }
+  | { id: number; op: 'sourceActivity' }
+  | { id: number; op: 'muteSource'; sourceId: string; muted: boolean }
   | { id: number; op: 'close' };
 
 /** Messages from the worker: replies to requests, or unsolicited events. */

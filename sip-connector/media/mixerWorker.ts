@@ -5,7 +5,7 @@ import { MediaConfigError } from './MediaConfigError.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
 import type {
-  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceSpec, MixerStats, MixerThreadOptions,
+  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
 
 // Worker entry: owns the RTP sockets and the 20 ms clock, so the main thread's signalling work can never
@@ -17,7 +17,10 @@ const options = ((workerData as { options?: MixerThreadOptions } | null)?.option
 const bindAddress = options.bindAddress ?? '127.0.0.1';
 
 const sockets = new Map<string, dgram.Socket>();
+const relays = new Map<string, dgram.Socket>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
+/** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
+const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean }>();
 let sharedSocket: dgram.Socket | null = null;
 let packetsIn = 0;
 let sendErrors = 0;
@@ -38,7 +41,10 @@ const engine = new MixEngine(
     // Send from the phone's own receive port when it has one: symmetric RTP, which NATed phones expect.
     const socket = (route.viaSource !== null ? sockets.get(route.viaSource) : undefined) ?? sharedSocket;
     if (!socket) return;
-    socket.send(datagram, route.port, route.ip, onSendDone);
+    // Symmetric RTP: once a latching source has been heard, answer where its packets come from.
+    const latched = route.viaSource !== null ? activity.get(route.viaSource) : undefined;
+    const target = latched?.latch && latched.remote ? latched.remote : route;
+    socket.send(datagram, target.port, target.ip, onSendDone);
   },
   (sourceId, event) => post({ type: 'dtmf', sourceId, event }),
   { mixRate: options.mixRate, jitterTargetMs: options.jitterTargetMs, adaptiveJitter: options.adaptiveJitter },
@@ -46,11 +52,11 @@ const engine = new MixEngine(
 
 const clock = new MixerClock((now) => engine.tick(now), 20, options.lateThresholdMs ?? 10);
 
-function bindSocket(): Promise<dgram.Socket> {
+function bindSocket(address = bindAddress): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+    const socket = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
     socket.once('error', reject);
-    socket.bind(0, bindAddress, () => {
+    socket.bind(0, address, () => {
       socket.off('error', reject);
       // A send error (e.g. unreachable destination) must not kill the worker.
       socket.on('error', () => {
@@ -67,22 +73,51 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
   let socket: dgram.Socket;
   try {
-    socket = await bindSocket();
+    socket = await bindSocket(spec.bindAddress);
   } catch (error) {
     engine.removeSource(spec.sourceId);
     throw error;
   }
   const id = spec.sourceId;
-  socket.on('message', (msg) => {
+  const seen: { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean } = {
+    packets: 0, lastAt: null, remote: null, latch: spec.latch === true,
+  };
+  activity.set(id, seen);
+  const forward = spec.forward;
+  // The relay goes out of a loopback socket of its own: mediasoup's comedia transport latches onto it.
+  const relay = forward ? await bindSocket('127.0.0.1') : null;
+  socket.on('message', (msg, rinfo) => {
     packetsIn++;
-    engine.receive(id, msg, performance.now());
+    seen.packets++;
+    seen.lastAt = performance.now();
+    if (seen.latch && (seen.remote?.port !== rinfo.port || seen.remote.ip !== rinfo.address)) {
+      seen.remote = { ip: rinfo.address, port: rinfo.port };
+    }
+    // Only well-formed RTP of the negotiated audio type is relayed; DTMF and junk stay with the mixer.
+    if (relay && forward && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === spec.payloadType) {
+      const copy = Buffer.from(msg);
+      copy.writeUInt32BE(forward.ssrc >>> 0, 8);
+      relay.send(copy, forward.port, forward.ip, onSendDone);
+    }
+    engine.receive(id, msg, seen.lastAt);
   });
   sockets.set(id, socket);
+  if (relay) relays.set(id, relay);
   return socket.address().port;
+}
+
+function sourceActivity(): MixerSourceActivity[] {
+  const now = performance.now();
+  return [...activity].map(([sourceId, seen]) => ({
+    sourceId, packets: seen.packets, idleMs: seen.lastAt === null ? null : Math.round(now - seen.lastAt), remote: seen.remote,
+  }));
 }
 
 function removeSource(sourceId: string): boolean {
   const socket = sockets.get(sourceId);
+  relays.get(sourceId)?.close();
+  relays.delete(sourceId);
+  activity.delete(sourceId);
   sockets.delete(sourceId);
   socket?.close();
   return engine.removeSource(sourceId);
@@ -107,8 +142,9 @@ function stats(): MixerStats {
 function close(): void {
   clock.stop();
   engine.close();
-  for (const socket of sockets.values()) socket.close();
+  for (const socket of [...sockets.values(), ...relays.values()]) socket.close();
   sockets.clear();
+  relays.clear();
   sharedSocket?.close();
   sharedSocket = null;
 }
@@ -122,6 +158,8 @@ async function handle(request: MixerRequest): Promise<unknown> {
     case 'sendDtmf': engine.sendDtmf(request.legId, request.digit, request.durationMs); return null;
     case 'describeLeg': return engine.pipelineOf(request.legId).describe();
     case 'stats': return stats();
+    case 'sourceActivity': return sourceActivity();
+    case 'muteSource': engine.setSourceMuted(request.sourceId, request.muted); return null;
     case 'close': close(); return null;
   }
 }
