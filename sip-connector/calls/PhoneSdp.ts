@@ -3,13 +3,13 @@ import { parse, write, type MediaAttributes, type SessionDescription } from 'sdp
 import { UnsupportedError } from '../../server/errors.js';
 
 /** Audio codecs a phone leg can use, in the trunk's order of preference. */
-export type PhoneCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+export type PhoneCodecName = 'PCMU' | 'PCMA' | 'opus';
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 export interface PhoneCodec {
   name: PhoneCodecName;
   payloadType: number;
-  /** RTP clock rate as written in SDP (G722 says 8000 though it samples at 16 kHz). */
+  /** RTP clock rate as written in SDP. */
   clockRate: number;
   channels: number;
   fmtp?: string;
@@ -35,7 +35,6 @@ export interface LocalMedia {
 const STATIC: Record<number, PhoneCodec> = {
   0: { name: 'PCMU', payloadType: 0, clockRate: 8000, channels: 1 },
   8: { name: 'PCMA', payloadType: 8, clockRate: 8000, channels: 1 },
-  9: { name: 'G722', payloadType: 9, clockRate: 8000, channels: 1 },
 };
 const DEFAULT_DYNAMIC: Record<'opus' | 'telephone-event', number> = { opus: 111, 'telephone-event': 101 };
 
@@ -66,7 +65,7 @@ function offeredCodecs(media: SessionDescription['media'][number]): PhoneCodec[]
     const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
     if (!rtp) return STATIC[payloadType] ? [STATIC[payloadType]] : [];
     const name = rtp.codec.toLowerCase();
-    const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA' : name === 'g722' ? 'G722'
+    const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA'
       : name === 'opus' ? 'opus' : name === 'telephone-event' ? 'telephone-event' : null;
     if (!known) return [];
     return [{
@@ -140,8 +139,8 @@ export interface AnswerResult {
   negotiated: NegotiatedAudio;
 }
 
-/** Answers a phone's offer: the first codec of ours it offers; 488 (UnsupportedError) when none. */
-export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1): AnswerResult {
+/** Picks from a phone's offer: the first of our codecs it offers; 488 (UnsupportedError) when none. */
+export function negotiateOffer(offerSdp: string, preferred: readonly PhoneCodecName[]): NegotiatedAudio {
   const session = parseSdp(offerSdp);
   const { audio, address } = audioLine(session);
   const offered = offeredCodecs(audio);
@@ -150,10 +149,20 @@ export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName
     throw sdpError(`no common audio codec (offered ${offered.map((c) => c.name).join(', ') || 'none'}; supported ${preferred.join(', ')})`);
   }
   const remote = describeRemote(session, chosen, offered);
-  const localDirection = ANSWER_DIRECTION[directionOf(audio, session, address)];
   const codec = chosen.name === 'opus' ? { ...chosen, fmtp: 'minptime=10;useinbandfec=1' } : chosen;
-  const answerSdp = localSdp(local, sessionId, version, [codec], remote.telephoneEvent, remote.ptime, localDirection);
-  return { answerSdp, negotiated: { ...remote, codec, localDirection } };
+  return { ...remote, codec, localDirection: ANSWER_DIRECTION[directionOf(audio, session, address)] };
+}
+
+/** Our answer to a negotiated offer, with the RTP address we receive on. */
+export function buildAnswer(negotiated: NegotiatedAudio, local: LocalMedia, sessionId: string, version = 1): string {
+  return localSdp(local, sessionId, version, [negotiated.codec], negotiated.telephoneEvent, negotiated.ptime,
+    negotiated.localDirection);
+}
+
+/** Negotiates and answers in one step. */
+export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1): AnswerResult {
+  const negotiated = negotiateOffer(offerSdp, preferred);
+  return { answerSdp: buildAnswer(negotiated, local, sessionId, version), negotiated };
 }
 
 /** Our offer for dial-out: the trunk's codecs in order, plus telephone-event. */

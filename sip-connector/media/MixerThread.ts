@@ -121,6 +121,11 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
     return this.request({ op: 'muteSource', sourceId, muted }) as Promise<void>;
   }
 
+  /** Relays a source's audio packets (SSRC rewritten) to `forward`, from a loopback socket of its own. */
+  setForward(sourceId: string, forward: { ip: string; port: number; ssrc: number }): Promise<void> {
+    return this.request({ op: 'setForward', sourceId, forward }) as Promise<void>;
+  }
+
   /** Packets and idle time per source (media timeouts), with latched remote addresses. */
   sourceActivity(): Promise<MixerSourceActivity[]> {
     return this.request({ op: 'sourceActivity' }) as Promise<MixerSourceActivity[]>;

@@ -17,7 +17,7 @@ const options = ((workerData as { options?: MixerThreadOptions } | null)?.option
 const bindAddress = options.bindAddress ?? '127.0.0.1';
 
 const sockets = new Map<string, dgram.Socket>();
-const relays = new Map<string, dgram.Socket>();
+const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
 /** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
 const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean }>();
@@ -83,9 +83,6 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     packets: 0, lastAt: null, remote: null, latch: spec.latch === true,
   };
   activity.set(id, seen);
-  const forward = spec.forward;
-  // The relay goes out of a loopback socket of its own: mediasoup's comedia transport latches onto it.
-  const relay = forward ? await bindSocket('127.0.0.1') : null;
   socket.on('message', (msg, rinfo) => {
     packetsIn++;
     seen.packets++;
@@ -94,16 +91,25 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
       seen.remote = { ip: rinfo.address, port: rinfo.port };
     }
     // Only well-formed RTP of the negotiated audio type is relayed; DTMF and junk stay with the mixer.
-    if (relay && forward && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === spec.payloadType) {
+    const relay = relays.get(id);
+    if (relay && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === spec.payloadType) {
       const copy = Buffer.from(msg);
-      copy.writeUInt32BE(forward.ssrc >>> 0, 8);
-      relay.send(copy, forward.port, forward.ip, onSendDone);
+      copy.writeUInt32BE(relay.ssrc >>> 0, 8);
+      relay.socket.send(copy, relay.port, relay.ip, onSendDone);
     }
     engine.receive(id, msg, seen.lastAt);
   });
   sockets.set(id, socket);
-  if (relay) relays.set(id, relay);
+  if (spec.forward) await setForward(id, spec.forward);
   return socket.address().port;
+}
+
+/** Starts (or retargets) relaying a source's audio packets, e.g. once the phone is admitted to the room. */
+async function setForward(sourceId: string, forward: { ip: string; port: number; ssrc: number }): Promise<void> {
+  if (!sockets.has(sourceId)) throw new MediaConfigError(`unknown source ${sourceId}`);
+  // The relay goes out of a loopback socket of its own: mediasoup's comedia transport latches onto it.
+  const socket = relays.get(sourceId)?.socket ?? await bindSocket('127.0.0.1');
+  relays.set(sourceId, { socket, ...forward });
 }
 
 function sourceActivity(): MixerSourceActivity[] {
@@ -115,7 +121,7 @@ function sourceActivity(): MixerSourceActivity[] {
 
 function removeSource(sourceId: string): boolean {
   const socket = sockets.get(sourceId);
-  relays.get(sourceId)?.close();
+  relays.get(sourceId)?.socket.close();
   relays.delete(sourceId);
   activity.delete(sourceId);
   sockets.delete(sourceId);
@@ -142,7 +148,7 @@ function stats(): MixerStats {
 function close(): void {
   clock.stop();
   engine.close();
-  for (const socket of [...sockets.values(), ...relays.values()]) socket.close();
+  for (const socket of [...sockets.values(), ...[...relays.values()].map((relay) => relay.socket)]) socket.close();
   sockets.clear();
   relays.clear();
   sharedSocket?.close();
@@ -159,6 +165,7 @@ async function handle(request: MixerRequest): Promise<unknown> {
     case 'describeLeg': return engine.pipelineOf(request.legId).describe();
     case 'stats': return stats();
     case 'sourceActivity': return sourceActivity();
+    case 'setForward': await setForward(request.sourceId, request.forward); return null;
     case 'muteSource': engine.setSourceMuted(request.sourceId, request.muted); return null;
     case 'close': close(); return null;
   }

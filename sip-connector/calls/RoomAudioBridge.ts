@@ -1,0 +1,274 @@
+import { randomInt } from 'node:crypto';
+import type { types } from 'mediasoup';
+import { createLogger, type Logger } from '../../server/logging/Logger.js';
+import type { Participant } from '../../server/rooms/Participant.js';
+import type { Room } from '../../server/rooms/Room.js';
+import type { ProducerAppData } from '../../server/rooms/RoomTypes.js';
+import { InvalidStateError, NotFoundError } from '../../server/errors.js';
+import { MixerThread } from '../media/MixerThread.js';
+import type { MixerSourceActivity } from '../media/mixerProtocol.js';
+import type { DtmfEvent } from '../media/DtmfDetector.js';
+import { TypedEmitter } from '../sip/TypedEmitter.js';
+import type { NegotiatedAudio } from './PhoneSdp.js';
+
+const LOOPBACK = '127.0.0.1';
+
+export type RoomAudioBridgeEvents = {
+  /** A key press finished on a phone leg (RFC 4733 end of event). */
+  dtmf: [legId: string, digit: string, durationMs: number];
+  close: [];
+};
+
+interface PhoneLeg {
+  negotiated: NegotiatedAudio;
+  /** The mediasoup side: where the phone's relayed audio becomes a producer browsers consume. */
+  transport: types.PlainTransport | null;
+  producer: types.Producer<ProducerAppData> | null;
+  participant: Participant | null;
+  /** Whether the mixer currently sends this leg its mix-minus. */
+  sending: boolean;
+}
+
+interface RoomFeed {
+  transport: types.PlainTransport;
+  consumer: types.Consumer;
+}
+
+/**
+ * The MCU side of one room. Phone legs are sources and legs of a mixer thread: each phone hears the
+ * mix of everyone else (browsers consumed out of mediasoup, other phones straight from the mixer),
+ * and each phone's own audio is relayed untranscoded into a mediasoup producer that browsers consume.
+ */
+export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
+  readonly #room: Room;
+  readonly #mixer: MixerThread;
+  readonly #mediaIp: string;
+  readonly #legs = new Map<string, PhoneLeg>();
+  /** Browser audio producers feeding the mixer, by producer id. */
+  readonly #feeds = new Map<string, Promise<RoomFeed | null>>();
+  readonly #logger: Logger;
+  readonly #detach: Array<() => void> = [];
+  #closed = false;
+
+  private constructor(room: Room, mixer: MixerThread, mediaIp: string) {
+    super();
+    this.#room = room;
+    this.#mixer = mixer;
+    this.#mediaIp = mediaIp;
+    this.#logger = createLogger('room-audio-bridge', { roomId: room.name });
+    mixer.on('dtmf', (sourceId, event) => this.#onDtmf(sourceId, event));
+    mixer.on('exit', () => this.close());
+    const onNewProducer = (participantId: string, producer: types.Producer<ProducerAppData>) => {
+      if (this.#isRoomAudio(participantId, producer)) this.#feed(producer);
+    };
+    const onProducerClosed = (_participantId: string, producerId: string) => void this.#unfeed(producerId);
+    const onRoomClose = () => this.close();
+    room.on('newproducer', onNewProducer);
+    room.on('producerclosed', onProducerClosed);
+    room.once('close', onRoomClose);
+    this.#detach.push(() => room.off('newproducer', onNewProducer), () => room.off('producerclosed', onProducerClosed),
+      () => room.off('close', onRoomClose));
+  }
+
+  /** Starts the room's mixer and feeds it every browser audio producer already in the room. */
+  static async create(room: Room, mediaIp: string): Promise<RoomAudioBridge> {
+    const mixer = await MixerThread.start({ bindAddress: LOOPBACK });
+    const bridge = new RoomAudioBridge(room, mixer, mediaIp);
+    for (const participant of room.participants) {
+      for (const producer of participant.producers.values()) {
+        if (bridge.#isRoomAudio(participant.id, producer)) bridge.#feed(producer);
+      }
+    }
+    return bridge;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get legCount(): number {
+    return this.#legs.size;
+  }
+
+  get mixer(): MixerThread {
+    return this.#mixer;
+  }
+
+  /** Phone producers already reach the other phones through the mixer: only non-phone audio is fed in. */
+  #isRoomAudio(participantId: string, producer: types.Producer<ProducerAppData>): boolean {
+    return producer.kind === 'audio' && !this.#legs.has(participantId)
+      && [...this.#legs.values()].every((leg) => leg.participant?.id !== participantId);
+  }
+
+  /** Consumes a room producer into a mixer source over a loopback PlainTransport. */
+  #feed(producer: types.Producer<ProducerAppData>): void {
+    if (this.#feeds.has(producer.id) || this.#closed) return;
+    const feeding = (async (): Promise<RoomFeed | null> => {
+      const transport = await this.#room.router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: LOOPBACK }, rtcpMux: true, comedia: false,
+      });
+      try {
+        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: this.#room.router.rtpCapabilities, paused: true });
+        const codec = consumer.rtpParameters.codecs[0]!;
+        const port = await this.#mixer.addSource({
+          sourceId: `room:${producer.id}`, codec: codec.mimeType.split('/')[1]!, payloadType: codec.payloadType,
+          clockRate: codec.clockRate, channels: codec.channels ?? 1,
+        });
+        await transport.connect({ ip: LOOPBACK, port });
+        await consumer.resume();
+        return { transport, consumer };
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+    })().catch((error: unknown) => {
+      if (!this.#closed) this.#logger.warn({ err: error, producerId: producer.id }, 'cannot feed producer to the mixer');
+      return null;
+    });
+    this.#feeds.set(producer.id, feeding);
+  }
+
+  async #unfeed(producerId: string): Promise<void> {
+    const feeding = this.#feeds.get(producerId);
+    if (!feeding) return;
+    this.#feeds.delete(producerId);
+    const feed = await feeding;
+    feed?.transport.close();
+    await this.#mixer.removeSource(`room:${producerId}`).catch(() => false);
+  }
+
+  /**
+   * Opens the phone's RTP socket on the media interface and returns its port (for our SDP). The phone
+   * is heard by nobody and hears nothing until `admit`.
+   */
+  async openPhone(legId: string, negotiated: NegotiatedAudio): Promise<number> {
+    if (this.#closed) throw new InvalidStateError('room audio bridge is closed');
+    if (this.#legs.has(legId)) throw new InvalidStateError(`leg ${legId} exists`);
+    const leg: PhoneLeg = { negotiated, transport: null, producer: null, participant: null, sending: false };
+    this.#legs.set(legId, leg);
+    try {
+      const port = await this.#mixer.addSource({
+        sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
+        clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
+        ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+        bindAddress: this.#mediaIp, latch: true,
+      });
+      await this.#mixer.muteSource(legId, true);
+      return port;
+    } catch (error) {
+      this.#legs.delete(legId);
+      throw error;
+    }
+  }
+
+  /**
+   * Puts an opened phone into the room as `participant`: its audio becomes a producer (relayed as is,
+   * no transcoding) and it starts hearing the mix-minus of the room.
+   */
+  async admit(legId: string, participant: Participant): Promise<types.Producer<ProducerAppData>> {
+    const leg = this.#leg(legId);
+    const { codec } = leg.negotiated;
+    const transport = await this.#room.router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: LOOPBACK }, rtcpMux: true, comedia: true,
+    });
+    participant.adoptTransport(transport);
+    leg.transport = transport;
+    leg.participant = participant;
+    const ssrc = randomInt(1, 2 ** 31);
+    const producer = await participant.produce(transport.id, 'audio', {
+      codecs: [{
+        mimeType: `audio/${codec.name}`, payloadType: codec.payloadType, clockRate: codec.clockRate,
+        ...(codec.name === 'opus' ? { channels: 2 } : {}),
+      }],
+      encodings: [{ ssrc }],
+    }, 'phone');
+    leg.producer = producer;
+    await this.#mixer.setForward(legId, { ip: LOOPBACK, port: transport.tuple.localPort, ssrc });
+    await this.setDirection(legId, leg.negotiated);
+    return producer;
+  }
+
+  /** Applies a (re-)negotiated direction: hold stops our sending, resume restarts it. */
+  async setDirection(legId: string, negotiated: NegotiatedAudio): Promise<void> {
+    const leg = this.#leg(legId);
+    leg.negotiated = negotiated;
+    const shouldSend = leg.participant !== null && (negotiated.localDirection === 'sendrecv' || negotiated.localDirection === 'sendonly');
+    if (leg.sending && !shouldSend) {
+      await this.#mixer.removeLeg(legId);
+      leg.sending = false;
+    } else if (!leg.sending && shouldSend) {
+      const { codec } = negotiated;
+      await this.#mixer.addLeg({
+        legId, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate, ptime: negotiated.ptime,
+        ownSourceIds: [legId], destination: { ip: negotiated.remote.address, port: negotiated.remote.port },
+        ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+      });
+      leg.sending = true;
+    }
+    const hearable = leg.participant !== null && negotiated.localDirection !== 'inactive' && negotiated.localDirection !== 'sendonly';
+    await this.#mixer.muteSource(legId, !hearable);
+  }
+
+  /** Mutes or unmutes what a phone says, for browsers (producer) and other phones (mixer) alike. */
+  async setPhoneMuted(legId: string, muted: boolean): Promise<void> {
+    const leg = this.#leg(legId);
+    await this.#mixer.muteSource(legId, muted);
+    if (leg.producer) await (muted ? leg.producer.pause() : leg.producer.resume());
+  }
+
+  /** Sends DTMF key presses to a phone as RFC 4733 events. */
+  async sendDtmf(legId: string, digits: string): Promise<void> {
+    const leg = this.#leg(legId);
+    if (!leg.sending) throw new InvalidStateError('the call is not sending media (on hold or not admitted)');
+    if (!leg.negotiated.telephoneEvent) throw new InvalidStateError('the phone did not negotiate telephone-event');
+    for (const digit of digits) await this.#mixer.sendDtmf(legId, digit);
+  }
+
+  /** Per leg: packets and idle time, for media timeouts. */
+  async activity(): Promise<Map<string, MixerSourceActivity>> {
+    const all = await this.#mixer.sourceActivity();
+    return new Map(all.filter((entry) => this.#legs.has(entry.sourceId)).map((entry) => [entry.sourceId, entry]));
+  }
+
+  /** The leg's audio path as one line (decode → mix-minus → encode → RTP). */
+  describeLeg(legId: string): Promise<string> {
+    this.#leg(legId);
+    return this.#mixer.describeLeg(legId);
+  }
+
+  /** Removes a phone leg: its socket, mixer leg and producer go. Returns the legs left. */
+  async closePhone(legId: string): Promise<number> {
+    const leg = this.#legs.get(legId);
+    if (!leg) return this.#legs.size;
+    this.#legs.delete(legId);
+    leg.transport?.close();
+    if (!this.#closed) {
+      await this.#mixer.removeLeg(legId).catch(() => false);
+      await this.#mixer.removeSource(legId).catch(() => false);
+    }
+    return this.#legs.size;
+  }
+
+  #leg(legId: string): PhoneLeg {
+    const leg = this.#legs.get(legId);
+    if (!leg) throw new NotFoundError(`no phone leg ${legId} in room ${this.#room.name}`);
+    return leg;
+  }
+
+  #onDtmf(sourceId: string, event: DtmfEvent): void {
+    if (event.type === 'end' && this.#legs.has(sourceId)) this.safeEmit('dtmf', sourceId, event.digit, event.durationMs ?? 0);
+  }
+
+  /** Stops the mixer and every feed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#detach.splice(0)) off();
+    for (const feeding of this.#feeds.values()) void feeding.then((feed) => feed?.transport.close());
+    this.#feeds.clear();
+    for (const leg of this.#legs.values()) leg.transport?.close();
+    this.#legs.clear();
+    void this.#mixer.close();
+    this.safeEmit('close');
+  }
+}

@@ -1,0 +1,149 @@
+import dgram from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { negotiateOffer } from '../../../../sip-connector/calls/PhoneSdp.js';
+import { RoomAudioBridge } from '../../../../sip-connector/calls/RoomAudioBridge.js';
+import { DtmfGenerator } from '../../../../sip-connector/media/DtmfGenerator.js';
+import { G711Codec } from '../../../../sip-connector/media/G711Codec.js';
+import { RtpPacket } from '../../../../sip-connector/media/RtpPacket.js';
+import { RoomRegistry } from '../../../../server/rooms/RoomRegistry.js';
+import type { Room } from '../../../../server/rooms/Room.js';
+import { WorkerPool } from '../../../../server/workers/WorkerPool.js';
+import { db, goertzel } from '../../../unit/sip-connector/media/support/goertzel.js';
+import { ToneRtpSender } from '../../../unit/sip-connector/media/support/rtpStream.js';
+import { concat } from '../../../unit/sip-connector/media/support/tone.js';
+
+const HOST = '127.0.0.1';
+
+/** A phone on a UDP socket: sends a tone in PCMU, records what it receives. */
+class UdpPhone {
+  readonly received: Buffer[] = [];
+  readonly sender: ToneRtpSender;
+  private constructor(readonly socket: dgram.Socket, toneHz: number) {
+    this.sender = new ToneRtpSender('PCMU', 0, toneHz);
+    socket.on('message', (data) => this.received.push(data));
+  }
+
+  static async open(toneHz: number): Promise<UdpPhone> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
+    return new UdpPhone(socket, toneHz);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  offer(): string {
+    return ['v=0', `o=phone 1 1 IN IP4 ${HOST}`, 's=-', `c=IN IP4 ${HOST}`, 't=0 0',
+      `m=audio ${this.port} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', 'a=ptime:20', ''].join('\r\n');
+  }
+
+  /** Decoded audio of the audio packets received so far, skipping the first `skip` (jitter settling). */
+  heard(skip = 10): Int16Array {
+    const codec = new G711Codec('PCMU');
+    const frames = this.received.map((d) => RtpPacket.parse(d)).filter((p) => p.payloadType === 0).slice(skip).map((p) => {
+      const pcm = new Int16Array(p.payload.length);
+      codec.decode(p.payload, pcm);
+      return pcm;
+    });
+    return concat(frames);
+  }
+
+  close(): void {
+    this.sender.close();
+    this.socket.close();
+  }
+}
+
+describe('RoomAudioBridge: phones and a room producer through mediasoup and the mixer thread', () => {
+  let pool: WorkerPool;
+  let room: Room;
+  let bridge: RoomAudioBridge;
+  const closers: Array<() => void> = [];
+
+  beforeAll(async () => {
+    pool = await WorkerPool.start({ numWorkers: 1, logLevel: 'error' });
+    room = (await new RoomRegistry(pool, { emptyTimeoutSeconds: 60, maxParticipants: 10 }).getOrCreate('bridge')).room;
+  });
+  afterAll(() => {
+    for (const close of closers) close();
+    bridge?.close();
+    room?.close();
+    pool?.close();
+  });
+
+  it('gives each phone the mix of everyone else, relays each phone into a producer, and reports DTMF', async () => {
+    // A "browser": an Opus producer in the room, fed over a comedia PlainTransport at 440 Hz.
+    const browser = room.join({ identity: 'browser', displayName: 'Browser', kind: 'webrtc' });
+    const browserTransport = await room.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: HOST }, rtcpMux: true, comedia: true });
+    browser.adoptTransport(browserTransport);
+    const browserTone = new ToneRtpSender('opus', 100, 440, 6000, 4242);
+    await browser.produce(browserTransport.id, 'audio', {
+      codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 4242 }],
+    }, 'mic');
+    const browserSocket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => browserSocket.bind(0, HOST, resolve));
+    closers.push(() => browserSocket.close(), () => browserTone.close());
+
+    bridge = await RoomAudioBridge.create(room, HOST);
+    const digits: string[] = [];
+    bridge.on('dtmf', (legId, digit) => digits.push(`${legId}:${digit}`));
+
+    const phones = { a: await UdpPhone.open(1000), b: await UdpPhone.open(1500) };
+    closers.push(() => phones.a.close(), () => phones.b.close());
+    const ports: Record<string, number> = {};
+    const producers: Record<string, Awaited<ReturnType<RoomAudioBridge['admit']>>> = {};
+    for (const [name, phone] of Object.entries(phones)) {
+      const negotiated = negotiateOffer(phone.offer(), ['PCMU']);
+      ports[name] = await bridge.openPhone(`leg-${name}`, negotiated);
+      const participant = room.join({ identity: `phone-${name}`, displayName: `Phone ${name}`, kind: 'sip' });
+      producers[name] = await bridge.admit(`leg-${name}`, participant);
+    }
+    expect(await bridge.describeLeg('leg-a')).toMatch(/decode\(PCMU\).*mix-minus.*encode\(PCMU\).*rtp\(pt=0, ptime=20\)/);
+
+    const stopAt = Date.now() + 2500;
+    while (Date.now() < stopAt) {
+      browserSocket.send(browserTone.next(), browserTransport.tuple.localPort, HOST);
+      phones.a.socket.send(phones.a.sender.next(), ports.a!, HOST);
+      phones.b.socket.send(phones.b.sender.next(), ports.b!, HOST);
+      await sleep(20);
+    }
+    await sleep(200);
+
+    for (const [name, own, others] of [['a', 1000, [440, 1500]], ['b', 1500, [440, 1000]]] as const) {
+      const audio = phones[name].heard();
+      expect(audio.length, `phone ${name} received audio`).toBeGreaterThan(8000);
+      const ownLevel = goertzel(audio, 8000, own);
+      for (const hz of others) {
+        const level = goertzel(audio, 8000, hz);
+        expect(db(ownLevel, level), `phone ${name}: own ${own} Hz vs ${hz} Hz`).toBeLessThan(-30);
+      }
+    }
+    // Each phone's audio went into mediasoup untranscoded, as a PCMU producer browsers can consume.
+    for (const name of ['a', 'b'] as const) {
+      const producer = producers[name]!;
+      expect(producer.rtpParameters.codecs[0]!.mimeType).toBe('audio/PCMU');
+      const stats = await producer.getStats();
+      expect(stats[0]?.packetCount ?? 0, `producer of phone ${name}`).toBeGreaterThan(50);
+      expect(room.router.canConsume({ producerId: producer.id, rtpCapabilities: room.router.rtpCapabilities })).toBe(true);
+    }
+
+    // A key press on phone a, as RFC 4733 events on its RTP stream.
+    const events = new DtmfGenerator({ clockRate: 8000 }).packets('7', 100, 900_000);
+    for (const [i, event] of events.entries()) {
+      phones.a.socket.send(RtpPacket.from({ payloadType: 101, sequenceNumber: 5000 + i, timestamp: event.timestamp,
+        ssrc: phones.a.sender.ssrc, marker: event.marker, payload: event.payload }).serialize(), ports.a!, HOST);
+      await sleep(5);
+    }
+    await expect.poll(() => digits, { timeout: 2000 }).toEqual(['leg-a:7']);
+
+    const activity = await bridge.activity();
+    expect(activity.get('leg-a')).toMatchObject({ remote: { ip: HOST, port: phones.a.port } });
+    expect(activity.get('leg-a')!.packets).toBeGreaterThan(100);
+
+    expect(await bridge.closePhone('leg-a')).toBe(1);
+    expect(await bridge.closePhone('leg-b')).toBe(0);
+    expect(producers.a!.closed).toBe(true);
+  });
+});
