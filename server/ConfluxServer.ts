@@ -20,6 +20,8 @@ import { SignallingServer } from './signalling/SignallingServer.js';
 import { WorkerPool } from './workers/WorkerPool.js';
 import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
 import { SipServer } from '../sip-connector/SipServer.js';
+import { SipCallManager } from '../sip-connector/calls/SipCallManager.js';
+import { TrunkRegistrations } from '../sip-connector/calls/TrunkRegistrations.js';
 
 const logger = createLogger('server');
 
@@ -32,12 +34,14 @@ export class ConfluxServer {
   readonly httpServer: http.Server;
   readonly signalling: SignallingServer;
   readonly sipConfig: SipConfigStore;
-  /** The SIP endpoint; null when `sip.enabled` is false. */
+  /** The SIP endpoint and the calls ↔ rooms layer on it; null when `sip.enabled` is false. */
   readonly sip: SipServer | null;
+  readonly sipCalls: SipCallManager | null;
+  readonly trunkRegistrations: TrunkRegistrations | null;
   #closed = false;
 
   private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
-    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipServer | null) {
+    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipParts | null) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
@@ -45,7 +49,9 @@ export class ConfluxServer {
     this.httpServer = httpServer;
     this.signalling = signalling;
     this.sipConfig = sipConfig;
-    this.sip = sip;
+    this.sip = sip?.server ?? null;
+    this.sipCalls = sip?.calls ?? null;
+    this.trunkRegistrations = sip?.registrations ?? null;
   }
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
@@ -65,13 +71,15 @@ export class ConfluxServer {
     });
     const tokens = new JoinTokens(auth.jwtSecret, auth.tokenTtlSeconds);
     const sipConfig = new JsonFileSipConfigStore(config.dataDir);
-    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig });
+    const announcedAddress = config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp);
+    const sip = config.sip.enabled ? await startSip(config, rooms, sipConfig, announcedAddress) : null;
+    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip });
     const httpServer = config.http.tls
       ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
       : http.createServer(app);
     const listen: TransportListenConfig = {
       listenIp: config.rtc.listenIp,
-      announcedAddress: config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp),
+      announcedAddress,
       minPort: config.rtc.minPort,
       maxPort: config.rtc.maxPort,
       enableTcp: config.rtc.enableTcp,
@@ -82,7 +90,6 @@ export class ConfluxServer {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
     });
-    const sip = config.sip.enabled ? await startSip(config) : null;
     const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip);
     logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
     return server;
@@ -100,6 +107,8 @@ export class ConfluxServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.sipCalls?.close();
+    await this.trunkRegistrations?.close();
     this.rooms.closeAll();
     await this.sip?.close();
     this.signalling.close();
@@ -110,7 +119,13 @@ export class ConfluxServer {
   }
 }
 
-async function startSip(config: Config): Promise<SipServer> {
+interface SipParts {
+  server: SipServer;
+  calls: SipCallManager;
+  registrations: TrunkRegistrations;
+}
+
+async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigStore, announcedAddress: string): Promise<SipParts> {
   const { sip, rtc } = config;
   const sipServer = await SipServer.start({
     host: sip.host,
@@ -125,7 +140,11 @@ async function startSip(config: Config): Promise<SipServer> {
     users: sip.users,
   }, createLogger('sip'));
   logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
-  return sipServer;
+  const calls = new SipCallManager({
+    ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
+    realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
+  });
+  return { server: sipServer, calls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }
 
 interface HttpAppParts {
@@ -134,9 +153,10 @@ interface HttpAppParts {
   rooms: RoomRegistry;
   tokens: JoinTokens;
   sipConfig: SipConfigStore;
+  sip: SipParts | null;
 }
 
-function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig }: HttpAppParts): Express {
+function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip }: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((_request, response, next) => {
@@ -158,7 +178,10 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig 
   app.get('/openapi.json', (_request, response) => {
     response.json(openApi);
   });
-  app.use('/api/v1', createRestApi({ rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig }));
+  app.use('/api/v1', createRestApi({
+    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig,
+    sipCalls: sip ? { calls: sip.calls, registrations: sip.registrations } : null,
+  }));
   if (config.http.serveClient) {
     const bundle = new ClientBundle();
     app.get('/', (_request, response) => {

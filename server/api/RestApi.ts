@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { JoinTokens } from '../auth/JoinTokens.js';
-import { ForbiddenError, NotFoundError, toWireError } from '../errors.js';
+import { ConfluxError, ForbiddenError, NotFoundError, toWireError } from '../errors.js';
 import { createLogger } from '../logging/Logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
@@ -9,6 +9,9 @@ import { apiKeyAuth } from './apiKeyAuth.js';
 import { parseBody } from './parseBody.js';
 import { createSipConfigApi } from './SipConfigApi.js';
 import type { SipConfigStore } from '../../sip-connector/calls/SipConfigStore.js';
+import type { SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
+import type { TrunkRegistrations } from '../../sip-connector/calls/TrunkRegistrations.js';
+import { createSipCallsApi } from './SipCallsApi.js';
 
 const logger = createLogger('rest');
 
@@ -18,6 +21,8 @@ export interface RestApiContext {
   apiKey: string;
   guestJoin: boolean;
   sipConfig: SipConfigStore;
+  /** Absent when SIP is disabled: the call routes then answer 503. */
+  sipCalls: { calls: SipCallManager; registrations: TrunkRegistrations } | null;
 }
 
 type AsyncHandler = (request: Request, response: Response) => Promise<void> | void;
@@ -95,6 +100,13 @@ export function createRestApi(context: RestApiContext): Router {
   }));
 
   api.use('/sip', createSipConfigApi(context.sipConfig));
+  if (context.sipCalls) {
+    api.use('/sip', createSipCallsApi(context.sipCalls.calls, context.sipCalls.registrations));
+  } else {
+    api.use(['/sip/calls', '/sip/registrations'], () => {
+      throw new ConfluxError('SIP is disabled on this server', 503, 503);
+    });
+  }
 
   api.use((request) => {
     throw new NotFoundError(`no route ${request.method} ${request.baseUrl}${request.path}`);

@@ -60,6 +60,10 @@ export const ConfigSchema = z.object({
     /** The product's own SIP domain: its registrar accepts these users. */
     domain: z.string().default('conflux.local'),
     users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
+    /** A phone that sends no RTP for this long is hung up on. */
+    mediaTimeoutSeconds: z.number().int().min(5).max(3600).default(30),
+    /** A caller has this long to enter a dispatch rule's PIN. */
+    pinTimeoutSeconds: z.number().int().min(5).max(600).default(60),
   }).prefault({}),
   /** Where durable state (generated secrets, trunks) is kept. */
   dataDir: z.string().default('data'),
@@ -97,6 +101,7 @@ const ENV_MAP: Record<string, string> = {
   CONFLUX_SIP_TCP_PORT: 'sip.tcpPort',
   CONFLUX_SIP_WS_PORT: 'sip.wsPort',
   CONFLUX_SIP_DOMAIN: 'sip.domain',
+  CONFLUX_SIP_MEDIA_TIMEOUT: 'sip.mediaTimeoutSeconds',
   CONFLUX_DATA_DIR: 'dataDir',
   CONFLUX_LOG_LEVEL: 'log.level',
 };

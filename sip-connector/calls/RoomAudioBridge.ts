@@ -63,6 +63,12 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     };
     const onProducerClosed = (_participantId: string, producerId: string) => void this.#unfeed(producerId);
     const onRoomClose = () => this.close();
+    // A REST mute pauses the phone's producer; other phones hear it through the mixer, so mute it there too.
+    const onPaused = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, true);
+    const onResumed = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, false);
+    room.on('producerpaused', onPaused);
+    room.on('producerresumed', onResumed);
+    this.#detach.push(() => room.off('producerpaused', onPaused), () => room.off('producerresumed', onResumed));
     room.on('newproducer', onNewProducer);
     room.on('producerclosed', onProducerClosed);
     room.once('close', onRoomClose);
@@ -188,10 +194,27 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     return producer;
   }
 
-  /** Applies a (re-)negotiated direction: hold stops our sending, resume restarts it. */
+  /**
+   * Applies a (re-)negotiation: a new codec re-creates the leg's decode and encode paths on the same
+   * socket; hold stops our sending, resume restarts it.
+   */
   async setDirection(legId: string, negotiated: NegotiatedAudio): Promise<void> {
     const leg = this.#leg(legId);
+    const before = leg.negotiated;
     leg.negotiated = negotiated;
+    if (before.codec.name !== negotiated.codec.name || before.codec.payloadType !== negotiated.codec.payloadType
+      || before.telephoneEvent?.payloadType !== negotiated.telephoneEvent?.payloadType) {
+      if (leg.producer) throw new InvalidStateError('the codec of an admitted phone cannot change');
+      await this.#mixer.updateSource({
+        sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
+        clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
+        ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+      });
+      if (leg.sending) {
+        await this.#mixer.removeLeg(legId);
+        leg.sending = false;
+      }
+    }
     const shouldSend = leg.participant !== null && (negotiated.localDirection === 'sendrecv' || negotiated.localDirection === 'sendonly');
     if (leg.sending && !shouldSend) {
       await this.#mixer.removeLeg(legId);
@@ -209,11 +232,12 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     await this.#mixer.muteSource(legId, !hearable);
   }
 
-  /** Mutes or unmutes what a phone says, for browsers (producer) and other phones (mixer) alike. */
-  async setPhoneMuted(legId: string, muted: boolean): Promise<void> {
-    const leg = this.#leg(legId);
-    await this.#mixer.muteSource(legId, muted);
-    if (leg.producer) await (muted ? leg.producer.pause() : leg.producer.resume());
+  #mirrorMute(producerId: string, muted: boolean): void {
+    for (const [legId, leg] of this.#legs) {
+      if (leg.producer?.id !== producerId) continue;
+      const held = leg.negotiated.localDirection === 'inactive' || leg.negotiated.localDirection === 'sendonly';
+      this.#mixer.muteSource(legId, muted || held).catch(() => undefined);
+    }
   }
 
   /** Sends DTMF key presses to a phone as RFC 4733 events. */

@@ -121,6 +121,11 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
     return this.request({ op: 'muteSource', sourceId, muted }) as Promise<void>;
   }
 
+  /** Switches a source to another codec on the same socket (a re-negotiated call); it starts unmuted. */
+  updateSource(spec: MixerSourceSpec): Promise<void> {
+    return this.request({ op: 'updateSource', spec }) as Promise<void>;
+  }
+
   /** Relays a source's audio packets (SSRC rewritten) to `forward`, from a loopback socket of its own. */
   setForward(sourceId: string, forward: { ip: string; port: number; ssrc: number }): Promise<void> {
     return this.request({ op: 'setForward', sourceId, forward }) as Promise<void>;

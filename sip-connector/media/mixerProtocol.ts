@@ -76,6 +76,7 @@ export type MixerRequest =
   | { id: number; op: 'stats' }
   | { id: number; op: 'sourceActivity' }
   | { id: number; op: 'muteSource'; sourceId: string; muted: boolean }
+  | { id: number; op: 'updateSource'; spec: MixerSourceSpec }
   | { id: number; op: 'setForward'; sourceId: string; forward: { ip: string; port: number; ssrc: number } }
   | { id: number; op: 'close' };
 

@@ -17,6 +17,8 @@ const options = ((workerData as { options?: MixerThreadOptions } | null)?.option
 const bindAddress = options.bindAddress ?? '127.0.0.1';
 
 const sockets = new Map<string, dgram.Socket>();
+/** The current spec of each source: a re-negotiation may change its codec on the same socket. */
+const specs = new Map<string, MixerSourceSpec>();
 const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
 /** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
@@ -92,7 +94,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     }
     // Only well-formed RTP of the negotiated audio type is relayed; DTMF and junk stay with the mixer.
     const relay = relays.get(id);
-    if (relay && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === spec.payloadType) {
+    if (relay && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === specs.get(id)?.payloadType) {
       const copy = Buffer.from(msg);
       copy.writeUInt32BE(relay.ssrc >>> 0, 8);
       relay.socket.send(copy, relay.port, relay.ip, onSendDone);
@@ -100,6 +102,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     engine.receive(id, msg, seen.lastAt);
   });
   sockets.set(id, socket);
+  specs.set(id, spec);
   if (spec.forward) await setForward(id, spec.forward);
   return socket.address().port;
 }
@@ -110,6 +113,15 @@ async function setForward(sourceId: string, forward: { ip: string; port: number;
   // The relay goes out of a loopback socket of its own: mediasoup's comedia transport latches onto it.
   const socket = relays.get(sourceId)?.socket ?? await bindSocket('127.0.0.1');
   relays.set(sourceId, { socket, ...forward });
+}
+
+/** Re-creates a source's decode pipeline for a new codec, keeping its socket, relay and traffic counters. */
+function updateSource(spec: MixerSourceSpec): void {
+  if (!sockets.has(spec.sourceId)) throw new MediaConfigError(`unknown source ${spec.sourceId}`);
+  engine.removeSource(spec.sourceId);
+  engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
+    clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+  specs.set(spec.sourceId, { ...specs.get(spec.sourceId), ...spec });
 }
 
 function sourceActivity(): MixerSourceActivity[] {
@@ -124,6 +136,7 @@ function removeSource(sourceId: string): boolean {
   relays.get(sourceId)?.socket.close();
   relays.delete(sourceId);
   activity.delete(sourceId);
+  specs.delete(sourceId);
   sockets.delete(sourceId);
   socket?.close();
   return engine.removeSource(sourceId);
@@ -165,6 +178,7 @@ async function handle(request: MixerRequest): Promise<unknown> {
     case 'describeLeg': return engine.pipelineOf(request.legId).describe();
     case 'stats': return stats();
     case 'sourceActivity': return sourceActivity();
+    case 'updateSource': updateSource(request.spec); return null;
     case 'setForward': await setForward(request.sourceId, request.forward); return null;
     case 'muteSource': engine.setSourceMuted(request.sourceId, request.muted); return null;
     case 'close': close(); return null;

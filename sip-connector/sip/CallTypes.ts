@@ -1,6 +1,7 @@
 import type { SipRequest } from './SipRequest.js';
 import type { SipResponse } from './SipResponse.js';
 import type { Destination } from './TransportTypes.js';
+import type { DigestCredentials } from './DigestAuth.js';
 
 export type CallState = 'calling' | 'early' | 'confirmed' | 'ended';
 
@@ -48,6 +49,8 @@ export interface InviteOptions {
   sessionExpiresSec?: number;
   /** Force the first hop (e.g. a registered WebSocket client's flow). */
   destination?: Destination;
+  /** Credentials for this call's 401/407 challenges (a trunk's), instead of the UA's. */
+  credentials?: DigestCredentials[];
 }
 
 /** Result of an in-dialog offer/answer exchange started locally. */

@@ -136,10 +136,13 @@ export class IncomingCall extends Call {
     this.safeEmit('answered', sdp);
   }
 
-  /** Rejects the call with a final non-2xx status. */
-  reject(status = 486, reason?: string): void {
+  /** Rejects the call with a final non-2xx status; `headers` go on the response (e.g. a 407 challenge). */
+  reject(status = 486, reason?: string, headers: Record<string, string | string[]> = {}): void {
     if (!this.respondable() || status < 300) return;
     const res = SipResponse.forRequest(this.invite, status, reason, this.localTag);
+    for (const [name, value] of Object.entries(headers)) {
+      for (const item of Array.isArray(value) ? value : [value]) res.add(name, item);
+    }
     this.ua.respond(this.tx, res);
     this.log.info({ status }, 'call rejected');
     this.end('rejected');

@@ -1,4 +1,5 @@
 import { Call } from './Call.js';
+import { DigestClient } from './DigestAuth.js';
 import type { InviteOptions } from './CallTypes.js';
 import { Dialog } from './Dialog.js';
 import { NameAddr } from './NameAddr.js';
@@ -21,12 +22,15 @@ export class OutgoingCall extends Call {
   private readonly prackedRseq = new Map<string, number>();
   private noAnswerTimer: NodeJS.Timeout | undefined;
   private cancelSent = false;
+  /** This call's own credentials (a trunk's), when given. */
+  private readonly digest: DigestClient | undefined;
 
   constructor(ua: UserAgent, target: SipUri, sdp: string, private readonly opts: InviteOptions) {
     const invite = ua.buildRequest('INVITE', target, {
       ...(opts.from ? { from: opts.from } : {}), ...(opts.headers ? { headers: opts.headers } : {}),
     });
     super(ua, invite.callId);
+    this.digest = opts.credentials ? new DigestClient(opts.credentials) : undefined;
     if (opts.displayName !== undefined) {
       const from = invite.from;
       from.displayName = opts.displayName;
@@ -76,7 +80,7 @@ export class OutgoingCall extends Call {
       return;
     }
     if ((status === 401 || status === 407) && !this.authRetried && this.state !== 'ended') {
-      const retry = this.ua.withCredentials(invite, res);
+      const retry = this.ua.withCredentials(invite, res, undefined, this.digest);
       if (retry) {
         this.authRetried = true;
         this.log.debug({ status }, 'retrying INVITE with credentials');

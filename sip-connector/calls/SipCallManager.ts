@@ -1,0 +1,471 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { ConfluxError, BadRequestError, InvalidStateError, NotFoundError } from '../../server/errors.js';
+import { createLogger, type Logger } from '../../server/logging/Logger.js';
+import type { Participant } from '../../server/rooms/Participant.js';
+import type { Room } from '../../server/rooms/Room.js';
+import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
+import type { RemovalReason } from '../../server/rooms/RoomTypes.js';
+import { DigestServer } from '../sip/DigestServer.js';
+import type { IncomingCall } from '../sip/IncomingCall.js';
+import type { OutgoingCall } from '../sip/OutgoingCall.js';
+import { SipUri } from '../sip/SipUri.js';
+import { TypedEmitter } from '../sip/TypedEmitter.js';
+import type { UserAgent } from '../sip/UserAgent.js';
+import { CallDispatcher } from './CallDispatcher.js';
+import { buildAnswer, createOffer, negotiateOffer, readAnswer, type NegotiatedAudio, type PhoneCodecName } from './PhoneSdp.js';
+import { RoomAudioBridge } from './RoomAudioBridge.js';
+import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
+import type { SipConfigStore } from './SipConfigStore.js';
+import type {
+  DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents,
+} from './SipCallTypes.js';
+
+export interface SipCallManagerOptions {
+  ua: UserAgent;
+  rooms: RoomRegistry;
+  store: SipConfigStore;
+  /** Interface phone RTP sockets bind on. */
+  mediaListenIp: string;
+  /** Address our SDP gives phones. */
+  mediaAnnouncedAddress: string;
+  /** Realm of the digest challenge inbound trunks with credentials get. */
+  realm: string;
+  /** No RTP from a phone for this long ends the call. */
+  mediaTimeoutSeconds?: number;
+  /** A caller who has not entered the right PIN by then is hung up on. */
+  pinTimeoutSeconds?: number;
+}
+
+interface CallRecord {
+  info: SipCallInfo;
+  legId: string;
+  sip: IncomingCall | OutgoingCall;
+  room: Room;
+  bridge: RoomAudioBridge;
+  negotiated: NegotiatedAudio | null;
+  participant: Participant | null;
+  sdp: { sessionId: string; version: number; port: number };
+  pin: { expected: string; attempts: number; max: number; digits: string; timer: NodeJS.Timeout } | null;
+  caller: { number: string; displayName: string };
+  attributes: Record<string, string>;
+}
+
+const ENDED_HISTORY = 200;
+const MEDIA_CHECK_INTERVAL_MS = 2000;
+
+const userOf = (uri: SipUri | undefined): string => uri?.user ?? '';
+const identitySafe = (text: string): string => text.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40) || 'anonymous';
+
+/**
+ * Calls ↔ rooms. Inbound INVITEs are matched to a trunk and dispatch rule (403/404/407/488 when
+ * they cannot be), answered, optionally held for a PIN, and joined to the room as `sip`
+ * participants; dial-outs place a call through an outbound trunk and join it once answered. Every
+ * way a call can end (BYE either side, kick, room close, CANCEL, media timeout, shutdown) ends the
+ * leg, the participant and the mixer slot together.
+ */
+export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
+  readonly #options: Required<SipCallManagerOptions>;
+  readonly #dispatcher: CallDispatcher;
+  readonly #calls = new Map<string, CallRecord>();
+  readonly #ended: SipCallInfo[] = [];
+  readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
+  readonly #digest = new Map<string, DigestServer>();
+  readonly #logger: Logger = createLogger('sip-calls');
+  readonly #mediaTimer: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(options: SipCallManagerOptions) {
+    super();
+    this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, ...options };
+    this.#dispatcher = new CallDispatcher(options.store);
+    options.store.on('change', (kind, id) => {
+      if (kind === 'inboundTrunks') this.#digest.delete(id);
+    });
+    options.ua.onInvite((call) => {
+      this.#onInvite(call).catch((error: unknown) => {
+        this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
+        this.#reject(call, error);
+      });
+    });
+    this.#mediaTimer = setInterval(() => void this.#checkMedia(), MEDIA_CHECK_INTERVAL_MS);
+    this.#mediaTimer.unref();
+  }
+
+  /** Calls in progress, then recently ended ones. */
+  list(): SipCallInfo[] {
+    return [...[...this.#calls.values()].map((call) => ({ ...call.info })), ...this.#ended];
+  }
+
+  get(callId: string): SipCallInfo {
+    const call = this.#calls.get(callId);
+    if (call) return { ...call.info };
+    const ended = this.#ended.find((info) => info.id === callId);
+    if (!ended) throw new NotFoundError(`call ${callId} not found`);
+    return ended;
+  }
+
+  /** Hangs up a call (BYE, or CANCEL/480 before the answer). */
+  async hangup(callId: string): Promise<void> {
+    const call = this.#record(callId);
+    await this.#end(call, 'hangup');
+  }
+
+  /** Sends DTMF digits to a phone as RFC 4733 events. */
+  async sendDtmf(callId: string, digits: string): Promise<void> {
+    if (!/^[0-9A-D*#]{1,32}$/.test(digits)) throw new BadRequestError('digits: 1-32 of 0-9, A-D, * and #');
+    const call = this.#record(callId);
+    await call.bridge.sendDtmf(call.legId, digits);
+  }
+
+  /** The audio path of a call's leg, for diagnostics. */
+  describe(callId: string): Promise<string> {
+    const call = this.#record(callId);
+    return call.bridge.describeLeg(call.legId);
+  }
+
+  #record(callId: string): CallRecord {
+    const call = this.#calls.get(callId);
+    if (!call) throw new NotFoundError(`call ${callId} is not in progress`);
+    return call;
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------------
+
+  async #onInvite(sip: IncomingCall): Promise<void> {
+    if (this.#closing) {
+      sip.reject(503, 'Shutting Down');
+      return;
+    }
+    const facts = {
+      sourceAddress: sip.source.address,
+      calledNumber: userOf(sip.invite.uri) || userOf(sip.invite.to.uri),
+      callerNumber: userOf(sip.remoteIdentity.uri),
+    };
+    const log = this.#logger.child({ callId: sip.callId });
+    const trunk = this.#dispatcher.matchTrunk(facts);
+    if (trunk.auth && !this.#authorize(sip, trunk)) return;
+    const { rule, room: roomName } = this.#dispatcher.matchRule(trunk, facts);
+    const offer = sip.offer;
+    if (!offer) {
+      sip.reject(488, 'Offer Required');
+      return;
+    }
+    const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[]);
+    const { room } = await this.#options.rooms.getOrCreate(roomName);
+    const bridge = await this.#bridgeFor(room);
+    const legId = sip.callId;
+    const port = await bridge.openPhone(legId, negotiated);
+    const call: CallRecord = {
+      info: this.#newInfo(sip.callId, 'inbound', room.name, trunk.id, rule.id,
+        sip.remoteIdentity.uri.toString(), sip.invite.uri.toString()),
+      legId, sip, room, bridge, negotiated, participant: null,
+      sdp: { sessionId: String(randomInt(1, 2 ** 31)), version: 1, port },
+      pin: null,
+      caller: { number: facts.callerNumber, displayName: sip.remoteIdentity.displayName || facts.callerNumber || 'Phone' },
+      attributes: {
+        'sip.callId': sip.callId, 'sip.from': sip.remoteIdentity.uri.toString(), 'sip.to': sip.invite.uri.toString(),
+        'sip.trunk': trunk.id, 'sip.rule': rule.id, 'sip.direction': 'inbound',
+      },
+    };
+    this.#track(call);
+    // A CANCEL or failure before our answer ends the attempt.
+    sip.once('failed', () => void this.#end(call, 'cancelled'));
+    const answer = buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port }, call.sdp.sessionId);
+    sip.answer(answer);
+    call.info.answeredAt = new Date().toISOString();
+    call.info.codec = negotiated.codec.name;
+    log.info({ room: room.name, trunk: trunk.id, rule: rule.id, codec: negotiated.codec.name }, 'inbound call answered');
+    this.safeEmit('call.answered', { ...call.info });
+    if (rule.pin) this.#awaitPin(call, rule);
+    else await this.#admit(call);
+  }
+
+  /** Digest for trunks with credentials: 407 without credentials or with a stale nonce, 403 when wrong. */
+  #authorize(sip: IncomingCall, trunk: InboundTrunk): boolean {
+    let server = this.#digest.get(trunk.id);
+    if (!server) {
+      const auth = trunk.auth!;
+      server = new DigestServer({
+        realm: this.#options.realm, passwordFor: (user) => (user === auth.username ? auth.password : undefined),
+      });
+      this.#digest.set(trunk.id, server);
+    }
+    const presented = sip.invite.getAll('Proxy-Authorization').length > 0;
+    const verdict = server.verify(sip.invite, 'Proxy-Authorization');
+    if (verdict.ok) return true;
+    if (!presented || verdict.stale) {
+      sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': server.challenges(verdict.stale) });
+    } else {
+      this.#logger.warn({ callId: sip.callId, trunk: trunk.id, reason: verdict.reason }, 'inbound call with wrong credentials');
+      sip.reject(403, 'Forbidden');
+    }
+    return false;
+  }
+
+  #awaitPin(call: CallRecord, rule: DispatchRule): void {
+    call.info.state = 'pin';
+    const timer = setTimeout(() => void this.#end(call, 'pin-timeout'), this.#options.pinTimeoutSeconds * 1000);
+    timer.unref();
+    call.pin = { expected: rule.pin!, attempts: 0, max: rule.pinMaxAttempts, digits: '', timer };
+  }
+
+  #onDigit(call: CallRecord, digit: string): void {
+    this.safeEmit('call.dtmf', { ...call.info }, digit);
+    const pin = call.pin;
+    if (!pin) return;
+    if (digit !== '#') pin.digits += digit;
+    if (digit !== '#' && pin.digits.length < pin.expected.length) return;
+    if (pin.digits === pin.expected) {
+      clearTimeout(pin.timer);
+      call.pin = null;
+      this.#admit(call).catch((error: unknown) => {
+        this.#logger.error({ err: error, callId: call.info.id }, 'cannot admit caller after PIN');
+        void this.#end(call, 'failed');
+      });
+      return;
+    }
+    pin.attempts += 1;
+    pin.digits = '';
+    this.#logger.info({ callId: call.info.id, attempts: pin.attempts }, 'wrong PIN');
+    if (pin.attempts >= pin.max) void this.#end(call, 'pin-failed');
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------------
+
+  /** Places a call through an outbound trunk; resolves once it is answered or has failed. */
+  async dialOut(request: DialOutRequest): Promise<DialOutResult> {
+    if (this.#closing) throw new InvalidStateError('shutting down');
+    const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
+    if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
+    const target = this.#dialTarget(request.to, trunk.host, trunk.port, trunk.transport);
+    const { room } = await this.#options.rooms.getOrCreate(request.room);
+    const bridge = await this.#bridgeFor(room);
+    const codecs = trunk.codecs as PhoneCodecName[];
+    const legId = `out-${randomBytes(6).toString('hex')}`;
+    // Our offer's first codec until the answer says otherwise.
+    const provisional = readAnswer(createOffer(codecs, { address: '127.0.0.1', port: 9 }, '0'), codecs);
+    const port = await bridge.openPhone(legId, provisional);
+    const sessionId = String(randomInt(1, 2 ** 31));
+    const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId);
+    let sip: OutgoingCall;
+    try {
+      sip = this.#options.ua.sendInvite(target.toString(), offer, {
+        from: `sip:${trunk.fromNumber}@${trunk.host}`,
+        ...(request.displayName ? { displayName: request.displayName } : {}),
+        noAnswerTimeoutMs: (request.ringTimeoutSeconds ?? 30) * 1000,
+        ...(trunk.auth ? { credentials: [trunk.auth] } : {}),
+      });
+    } catch (error) {
+      await bridge.closePhone(legId);
+      throw error;
+    }
+    const call: CallRecord = {
+      info: this.#newInfo(sip.callId, 'outbound', room.name, trunk.id, null, `sip:${trunk.fromNumber}@${trunk.host}`, target.toString()),
+      legId, sip, room, bridge, negotiated: null, participant: null,
+      sdp: { sessionId, version: 1, port }, pin: null,
+      caller: { number: userOf(target), displayName: request.displayName || userOf(target) || 'Phone' },
+      attributes: {
+        'sip.callId': sip.callId, 'sip.from': `sip:${trunk.fromNumber}@${trunk.host}`, 'sip.to': target.toString(),
+        'sip.trunk': trunk.id, 'sip.direction': 'outbound',
+      },
+    };
+    this.#track(call);
+    return new Promise<DialOutResult>((resolve) => {
+      let ringing = false;
+      sip.on('provisional', (status) => {
+        if (!ringing && (status === 180 || status === 183)) {
+          ringing = true;
+          this.safeEmit('call.ringing', { ...call.info });
+        }
+      });
+      sip.once('failed', (status, reason) => {
+        const outcome = outcomeOf(status);
+        call.info.status = status;
+        this.#logger.info({ callId: sip.callId, status, reason, outcome }, 'dial-out did not connect');
+        void this.#end(call, outcome).then(() => resolve({ call: this.get(call.info.id), outcome }));
+      });
+      sip.once('answered', (answerSdp) => {
+        void (async () => {
+          try {
+            const negotiated = readAnswer(answerSdp, codecs);
+            await bridge.setDirection(legId, negotiated);
+            call.negotiated = negotiated;
+            call.info.codec = negotiated.codec.name;
+            call.info.answeredAt = new Date().toISOString();
+            this.safeEmit('call.answered', { ...call.info });
+            await this.#admit(call);
+            resolve({ call: { ...call.info }, outcome: 'answered' });
+          } catch (error) {
+            this.#logger.warn({ err: error, callId: sip.callId }, 'answered call could not be bridged');
+            call.info.status = error instanceof ConfluxError ? error.sipStatus : 500;
+            await this.#end(call, 'failed');
+            resolve({ call: this.get(call.info.id), outcome: 'failed' });
+          }
+        })();
+      });
+    });
+  }
+
+  #dialTarget(to: string, host: string, port: number, transport: string): SipUri {
+    const trimmed = to.trim();
+    if (/^sips?:/i.test(trimmed)) {
+      try {
+        return SipUri.parse(trimmed);
+      } catch {
+        throw new BadRequestError('to: not a valid SIP URI');
+      }
+    }
+    if (!/^\+?[0-9*#]{1,32}$/.test(trimmed)) throw new BadRequestError('to: a phone number (digits, optional +) or a sip: URI');
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    return SipUri.parse(`sip:${trimmed}@${hostPart}:${port};transport=${transport}`);
+  }
+
+  // ---- shared -----------------------------------------------------------------------------------
+
+  #newInfo(id: string, direction: 'inbound' | 'outbound', room: string, trunkId: string, ruleId: string | null,
+    from: string, to: string): SipCallInfo {
+    return {
+      id, direction, room, trunkId, ruleId, from, to, state: 'ringing', participantId: null, codec: null, onHold: false,
+      startedAt: new Date().toISOString(), answeredAt: null, endedAt: null, endReason: null, status: null,
+    };
+  }
+
+  #track(call: CallRecord): void {
+    this.#calls.set(call.info.id, call);
+    const { sip } = call;
+    sip.once('ended', (reason) => void this.#end(call, reason === 'remote-bye' ? 'remote-hangup' : reason));
+    sip.on('dtmf', (digit) => this.#onDigit(call, digit));
+    sip.offerHandler = (remoteSdp) => this.#onReoffer(call, remoteSdp);
+  }
+
+  /** A re-INVITE or UPDATE with SDP: same codec, new direction or address (hold, resume, moved phone). */
+  #onReoffer(call: CallRecord, remoteSdp: string): string | undefined {
+    if (!call.negotiated) return undefined;
+    try {
+      const negotiated = negotiateOffer(remoteSdp, [call.negotiated.codec.name]);
+      if (negotiated.codec.payloadType !== call.negotiated.codec.payloadType) return undefined;
+      call.negotiated = negotiated;
+      call.info.onHold = negotiated.localDirection !== 'sendrecv';
+      call.bridge.setDirection(call.legId, negotiated).catch((error: unknown) => {
+        this.#logger.warn({ err: error, callId: call.info.id }, 'cannot apply re-negotiation');
+      });
+      call.sdp.version += 1;
+      return buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port: call.sdp.port },
+        call.sdp.sessionId, call.sdp.version);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Joins the caller to the room as a `sip` participant and connects its audio both ways. */
+  async #admit(call: CallRecord): Promise<void> {
+    if (call.info.state === 'ended') return;
+    const participant = call.room.join({
+      identity: `sip-${identitySafe(call.caller.number)}-${call.legId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}`,
+      displayName: call.caller.displayName,
+      kind: 'sip',
+      attributes: call.attributes,
+    });
+    call.participant = participant;
+    call.info.participantId = participant.id;
+    participant.once('close', (reason) => {
+      if (call.info.state !== 'ended') void this.#end(call, removalToEndReason(reason));
+    });
+    await call.bridge.admit(call.legId, participant);
+    // The call may have ended while the media was being connected.
+    if (!this.#calls.has(call.info.id)) return;
+    call.info.state = 'active';
+    this.#logger.info({ callId: call.info.id, room: call.room.name, participantId: participant.id }, 'phone joined the room');
+  }
+
+  /** Ends a call everywhere; idempotent. */
+  async #end(call: CallRecord, reason: string): Promise<void> {
+    if (call.info.state === 'ended') return;
+    call.info.state = 'ended';
+    call.info.endedAt = new Date().toISOString();
+    call.info.endReason = reason;
+    if (call.pin) clearTimeout(call.pin.timer);
+    this.#calls.delete(call.info.id);
+    this.#ended.unshift({ ...call.info });
+    this.#ended.length = Math.min(this.#ended.length, ENDED_HISTORY);
+    this.#logger.info({ callId: call.info.id, reason }, 'call ended');
+    if (call.sip.state !== 'ended') await call.sip.terminate().catch(() => undefined);
+    call.participant?.close('left');
+    const left = await call.bridge.closePhone(call.legId);
+    if (left === 0) call.bridge.close();
+    this.safeEmit('call.ended', { ...call.info });
+  }
+
+  #reject(sip: IncomingCall, error: unknown): void {
+    if (error instanceof ConfluxError) sip.reject(error.sipStatus, error.message.slice(0, 120).replace(/[\r\n]/g, ' '));
+    else sip.reject(500, 'Server Internal Error');
+  }
+
+  async #bridgeFor(room: Room): Promise<RoomAudioBridge> {
+    let bridge = this.#bridges.get(room.name);
+    if (bridge) {
+      const existing = await bridge;
+      if (!existing.closed) return existing;
+    }
+    bridge = RoomAudioBridge.create(room, this.#options.mediaListenIp);
+    this.#bridges.set(room.name, bridge);
+    const created = await bridge.catch((error: unknown) => {
+      this.#bridges.delete(room.name);
+      throw error;
+    });
+    created.on('dtmf', (legId, digit) => {
+      const call = [...this.#calls.values()].find((candidate) => candidate.legId === legId);
+      if (call) this.#onDigit(call, digit);
+    });
+    created.once('close', () => {
+      if (this.#bridges.get(room.name) === bridge) this.#bridges.delete(room.name);
+    });
+    return created;
+  }
+
+  /** Ends calls whose phone stopped sending RTP (unless it is on hold and so not expected to send). */
+  async #checkMedia(): Promise<void> {
+    const limitMs = this.#options.mediaTimeoutSeconds * 1000;
+    const bridges = new Set([...this.#calls.values()].map((call) => call.bridge));
+    for (const bridge of bridges) {
+      if (bridge.closed) continue;
+      const activity = await bridge.activity().catch(() => new Map());
+      for (const call of this.#calls.values()) {
+        if (call.bridge !== bridge || !call.negotiated || call.info.answeredAt === null) continue;
+        const direction = call.negotiated.localDirection;
+        if (direction === 'inactive' || direction === 'sendonly') continue;
+        const seen = activity.get(call.legId);
+        const idleMs = seen?.idleMs ?? Date.now() - Date.parse(call.info.answeredAt);
+        if (idleMs > limitMs) {
+          this.#logger.warn({ callId: call.info.id, idleMs }, 'no RTP from the phone: ending the call');
+          void this.#end(call, 'media-timeout');
+        }
+      }
+    }
+  }
+
+  /** Ends every call (BYE) and stops the mixers. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#mediaTimer);
+    await Promise.all([...this.#calls.values()].map((call) => this.#end(call, 'shutdown')));
+    for (const bridge of this.#bridges.values()) void bridge.then((b) => b.close(), () => undefined);
+    this.#bridges.clear();
+  }
+
+  protected override onListenerError(event: string, error: unknown): void {
+    this.#logger.error({ event, err: error }, 'call event listener threw');
+  }
+}
+
+function outcomeOf(status: number): DialOutcome {
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 408 || status === 480 || status === 487) return 'no-answer';
+  if (status === 603) return 'rejected';
+  return 'failed';
+}
+
+function removalToEndReason(reason: RemovalReason): string {
+  return reason === 'kicked' ? 'kicked' : reason === 'room-closed' ? 'room-closed'
+    : reason === 'server-shutdown' ? 'shutdown' : reason === 'duplicate-identity' ? 'replaced' : 'left';
+}

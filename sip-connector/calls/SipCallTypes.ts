@@ -1,0 +1,49 @@
+/** What the API and events say about a phone call. */
+export type SipCallDirection = 'inbound' | 'outbound';
+export type SipCallState = 'ringing' | 'pin' | 'active' | 'ended';
+/** How a dial-out ended up. */
+export type DialOutcome = 'answered' | 'busy' | 'no-answer' | 'rejected' | 'failed';
+
+export interface SipCallInfo {
+  /** The SIP Call-ID. */
+  id: string;
+  direction: SipCallDirection;
+  room: string;
+  trunkId: string | null;
+  ruleId: string | null;
+  from: string;
+  to: string;
+  state: SipCallState;
+  participantId: string | null;
+  codec: string | null;
+  onHold: boolean;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  /** Why it ended: caller-hangup, kicked, media-timeout, pin-failed, busy, ... */
+  endReason: string | null;
+  /** The final SIP status of a call that never connected. */
+  status: number | null;
+}
+
+export type SipCallManagerEvents = {
+  'call.ringing': [call: SipCallInfo];
+  'call.answered': [call: SipCallInfo];
+  'call.ended': [call: SipCallInfo];
+  'call.dtmf': [call: SipCallInfo, digit: string];
+};
+
+export interface DialOutRequest {
+  room: string;
+  trunkId: string;
+  /** A number (sent to the trunk's host) or a full sip:/sips: URI. */
+  to: string;
+  displayName?: string;
+  /** Give up (CANCEL) after this long without an answer. */
+  ringTimeoutSeconds?: number;
+}
+
+export interface DialOutResult {
+  call: SipCallInfo;
+  outcome: DialOutcome;
+}
