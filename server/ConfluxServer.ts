@@ -18,6 +18,7 @@ import { RoomRegistry } from './rooms/RoomRegistry.js';
 import type { TransportListenConfig } from './rooms/RoomTypes.js';
 import { SignallingServer } from './signalling/SignallingServer.js';
 import { WorkerPool } from './workers/WorkerPool.js';
+import { EventStream } from './events/EventStream.js';
 import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
 import { SipServer } from '../sip-connector/SipServer.js';
 import { SipCallManager } from '../sip-connector/calls/SipCallManager.js';
@@ -38,10 +39,12 @@ export class ConfluxServer {
   readonly sip: SipServer | null;
   readonly sipCalls: SipCallManager | null;
   readonly trunkRegistrations: TrunkRegistrations | null;
+  readonly events: EventStream;
   #closed = false;
 
   private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
-    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipParts | null) {
+    httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipParts | null,
+    events: EventStream) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
@@ -52,6 +55,7 @@ export class ConfluxServer {
     this.sip = sip?.server ?? null;
     this.sipCalls = sip?.calls ?? null;
     this.trunkRegistrations = sip?.registrations ?? null;
+    this.events = events;
   }
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
@@ -73,7 +77,9 @@ export class ConfluxServer {
     const sipConfig = new JsonFileSipConfigStore(config.dataDir);
     const announcedAddress = config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp);
     const sip = config.sip.enabled ? await startSip(config, rooms, sipConfig, announcedAddress) : null;
-    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip });
+    const events = new EventStream(config.webhooks.url ? { url: config.webhooks.url, secret: config.webhooks.secret } : null);
+    events.attach(rooms, sip?.calls ?? null);
+    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip, events });
     const httpServer = config.http.tls
       ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
       : http.createServer(app);
@@ -90,7 +96,7 @@ export class ConfluxServer {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
     });
-    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip);
+    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip, events);
     logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
     return server;
   }
@@ -110,6 +116,7 @@ export class ConfluxServer {
     await this.sipCalls?.close();
     await this.trunkRegistrations?.close();
     this.rooms.closeAll();
+    this.events.close();
     await this.sip?.close();
     this.signalling.close();
     this.httpServer.closeAllConnections?.();
@@ -154,9 +161,10 @@ interface HttpAppParts {
   tokens: JoinTokens;
   sipConfig: SipConfigStore;
   sip: SipParts | null;
+  events: EventStream;
 }
 
-function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip }: HttpAppParts): Express {
+function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip, events }: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((_request, response, next) => {
@@ -179,7 +187,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     response.json(openApi);
   });
   app.use('/api/v1', createRestApi({
-    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig,
+    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig, events,
     sipCalls: sip ? { calls: sip.calls, registrations: sip.registrations } : null,
   }));
   if (config.http.serveClient) {

@@ -12,6 +12,7 @@ import type { SipConfigStore } from '../../sip-connector/calls/SipConfigStore.js
 import type { SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
 import type { TrunkRegistrations } from '../../sip-connector/calls/TrunkRegistrations.js';
 import { createSipCallsApi } from './SipCallsApi.js';
+import type { EventStream } from '../events/EventStream.js';
 
 const logger = createLogger('rest');
 
@@ -21,6 +22,7 @@ export interface RestApiContext {
   apiKey: string;
   guestJoin: boolean;
   sipConfig: SipConfigStore;
+  events: EventStream;
   /** Absent when SIP is disabled: the call routes then answer 503. */
   sipCalls: { calls: SipCallManager; registrations: TrunkRegistrations } | null;
 }
@@ -98,6 +100,10 @@ export function createRestApi(context: RestApiContext): Router {
     await Promise.all(targets.map((producer) => (body.muted ? producer.pause() : producer.resume())));
     response.json({ participant: participant.info() });
   }));
+
+  api.get('/events', (_request, response) => {
+    context.events.serveSse(response);
+  });
 
   api.use('/sip', createSipConfigApi(context.sipConfig));
   if (context.sipCalls) {

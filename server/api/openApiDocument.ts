@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
 import { DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput } from '../../sip-connector/calls/SipCallSchemas.js';
+import { DialOutBodySchema, DtmfBodySchema } from './SipCallsApi.js';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
 const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
@@ -50,6 +51,32 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud('/sip/inbound-trunks', 'inbound trunk', InboundTrunkInput),
       ...crud('/sip/outbound-trunks', 'outbound trunk', OutboundTrunkInput),
       ...crud('/sip/dispatch-rules', 'dispatch rule', DispatchRuleInput),
+      '/sip/calls': {
+        get: { summary: 'Calls in progress and recently ended', responses: { 200: ok('Calls'), 401: error } },
+        post: {
+          summary: 'Dial out to a phone through an outbound trunk into a room; answers once the call connects or fails',
+          requestBody: json(DialOutBodySchema),
+          responses: { 201: ok('Answered: {call, outcome}'), 200: ok('Not answered: outcome busy, no-answer, rejected or failed'), ...errors },
+        },
+      },
+      '/sip/calls/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One call', responses: { 200: ok('Call'), ...errors } },
+        delete: { summary: 'Hang up (BYE, or CANCEL before the answer)', responses: { 204: { description: 'Hung up' }, ...errors } },
+      },
+      '/sip/calls/{id}/dtmf': {
+        parameters: [idParam],
+        post: { summary: 'Send DTMF digits to the phone (RFC 4733)', requestBody: json(DtmfBodySchema), responses: { 204: { description: 'Sent' }, 409: error, ...errors } },
+      },
+      '/sip/registrations': {
+        get: { summary: 'Registration state of outbound trunks that register', responses: { 200: ok('Registrations'), 401: error } },
+      },
+      '/events': {
+        get: {
+          summary: 'Server-Sent Events: room_created/closed, participant_joined/left, call_ringing/answered/ended, dtmf_received',
+          responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 401: error },
+        },
+      },
       '/rooms': {
         get: { summary: 'List rooms', responses: { 200: ok('Rooms'), 401: error } },
         post: {

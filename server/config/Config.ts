@@ -3,7 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 
 /** Fields whose values never appear in logs or the start-up print. */
-const SECRET_KEYS = new Set(['apiKey', 'jwtSecret', 'password']);
+const SECRET_KEYS = new Set(['apiKey', 'jwtSecret', 'password', 'secret']);
 
 const port = z.number().int().min(0).max(65535);
 const nullablePort = port.nullable();
@@ -65,6 +65,11 @@ export const ConfigSchema = z.object({
     /** A caller has this long to enter a dispatch rule's PIN. */
     pinTimeoutSeconds: z.number().int().min(5).max(600).default(60),
   }).prefault({}),
+  /** Room and call events POSTed to an HTTP endpoint, signed with HMAC-SHA256 of `secret`. */
+  webhooks: z.object({
+    url: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    secret: z.string().default(''),
+  }).prefault({}),
   /** Where durable state (generated secrets, trunks) is kept. */
   dataDir: z.string().default('data'),
   log: z.object({
@@ -103,6 +108,8 @@ const ENV_MAP: Record<string, string> = {
   CONFLUX_SIP_DOMAIN: 'sip.domain',
   CONFLUX_SIP_MEDIA_TIMEOUT: 'sip.mediaTimeoutSeconds',
   CONFLUX_DATA_DIR: 'dataDir',
+  CONFLUX_WEBHOOK_URL: 'webhooks.url',
+  CONFLUX_WEBHOOK_SECRET: 'webhooks.secret',
   CONFLUX_LOG_LEVEL: 'log.level',
 };
 
@@ -171,6 +178,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.rtc.minPort > config.rtc.maxPort) throw new ConfigError('rtc.minPort is above rtc.maxPort');
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     throw new ConfigError('auth.jwtSecret must be at least 32 characters');
+  }
+  if (config.webhooks.url && config.webhooks.secret.length < 16) {
+    throw new ConfigError('webhooks.secret (at least 16 characters) is required with webhooks.url');
   }
   return config;
 }

@@ -1,4 +1,5 @@
 import { createLogger } from '../logging/Logger.js';
+import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
 import { ROOM_MEDIA_CODECS } from './mediaCodecs.js';
@@ -16,8 +17,10 @@ export function assertRoomName(name: string): void {
   }
 }
 
+export type RoomRegistryEvents = { roomcreated: [room: Room] };
+
 /** The rooms of this node, in process memory. */
-export class RoomRegistry {
+export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
   readonly #rooms = new Map<string, Room>();
   /** Rooms being created, so two concurrent joins of a new room share one router. */
   readonly #pending = new Map<string, Promise<Room>>();
@@ -25,6 +28,7 @@ export class RoomRegistry {
   readonly #defaults: RoomOptions;
 
   constructor(pool: WorkerPool, defaults: RoomOptions) {
+    super();
     this.#pool = pool;
     this.#defaults = defaults;
   }
@@ -61,6 +65,7 @@ export class RoomRegistry {
         if (this.#rooms.get(name) === room) this.#rooms.delete(name);
       });
       logger.info({ roomId: name }, 'room created');
+      this.safeEmit('roomcreated', room);
       return { room, created: true };
     } finally {
       this.#pending.delete(name);
