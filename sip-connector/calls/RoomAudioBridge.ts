@@ -6,7 +6,7 @@ import type { Room } from '../../server/rooms/Room.js';
 import type { ProducerAppData } from '../../server/rooms/RoomTypes.js';
 import { InvalidStateError, NotFoundError } from '../../server/errors.js';
 import { MixerThread } from '../media/MixerThread.js';
-import type { MixerSourceActivity } from '../media/mixerProtocol.js';
+import type { MixerSourceActivity, MixerThreadOptions } from '../media/mixerProtocol.js';
 import type { DtmfEvent } from '../media/DtmfDetector.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { NegotiatedAudio } from './PhoneSdp.js';
@@ -77,8 +77,8 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   }
 
   /** Starts the room's mixer and feeds it every browser audio producer already in the room. */
-  static async create(room: Room, mediaIp: string): Promise<RoomAudioBridge> {
-    const mixer = await MixerThread.start({ bindAddress: LOOPBACK });
+  static async create(room: Room, mediaIp: string, mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<RoomAudioBridge> {
+    const mixer = await MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
     const bridge = new RoomAudioBridge(room, mixer, mediaIp);
     for (const participant of room.participants) {
       for (const producer of participant.producers.values()) {
