@@ -150,6 +150,7 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
   const calls = new SipCallManager({
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
     realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
+    mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter },
   });
   return { server: sipServer, calls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }

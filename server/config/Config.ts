@@ -62,6 +62,12 @@ export const ConfigSchema = z.object({
     users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
     /** A phone that sends no RTP for this long is hung up on. */
     mediaTimeoutSeconds: z.number().int().min(5).max(3600).default(30),
+    /**
+     * Playout delay of phone and browser audio into the mixer. Adaptive: starts here, then follows
+     * the measured jitter (4 × jitter + one packet), so quiet networks get low latency.
+     */
+    jitterTargetMs: z.number().int().min(20).max(200).default(40),
+    adaptiveJitter: z.boolean().default(true),
     /** A caller has this long to enter a dispatch rule's PIN. */
     pinTimeoutSeconds: z.number().int().min(5).max(600).default(60),
   }).prefault({}),

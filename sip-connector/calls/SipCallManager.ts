@@ -34,6 +34,8 @@ export interface SipCallManagerOptions {
   mediaTimeoutSeconds?: number;
   /** A caller who has not entered the right PIN by then is hung up on. */
   pinTimeoutSeconds?: number;
+  /** Jitter buffer of the room mixers. */
+  mixer?: { jitterTargetMs: number; adaptiveJitter: boolean };
 }
 
 interface CallRecord {
@@ -76,7 +78,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   constructor(options: SipCallManagerOptions) {
     super();
-    this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, ...options };
+    this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, mixer: { jitterTargetMs: 40, adaptiveJitter: true }, ...options };
     this.#dispatcher = new CallDispatcher(options.store);
     options.store.on('change', (kind, id) => {
       if (kind === 'inboundTrunks') this.#digest.delete(id);
@@ -407,7 +409,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       const existing = await bridge;
       if (!existing.closed) return existing;
     }
-    bridge = RoomAudioBridge.create(room, this.#options.mediaListenIp);
+    bridge = RoomAudioBridge.create(room, this.#options.mediaListenIp, this.#options.mixer);
     this.#bridges.set(room.name, bridge);
     const created = await bridge.catch((error: unknown) => {
       this.#bridges.delete(room.name);
