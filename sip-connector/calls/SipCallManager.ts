@@ -56,6 +56,16 @@ const ENDED_HISTORY = 200;
 const MEDIA_CHECK_INTERVAL_MS = 2000;
 
 const userOf = (uri: SipUri | undefined): string => uri?.user ?? '';
+/**
+ * The number the caller dialled. A PBX delivering a call over a trunk registration puts our registered
+ * Contact in the Request-URI (its user is the UA's own name, not the extension), so the dialled number is
+ * then only in To.
+ */
+function calledNumberOf(sip: IncomingCall, contactUser: string): string {
+  const requestUser = userOf(sip.invite.uri);
+  const toUser = userOf(sip.invite.to.uri);
+  return requestUser && requestUser !== contactUser ? requestUser : toUser || requestUser;
+}
 const identitySafe = (text: string): string => text.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40) || 'anonymous';
 
 /**
@@ -85,7 +95,10 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     });
     options.ua.onInvite((call) => {
       this.#onInvite(call).catch((error: unknown) => {
-        this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
+        // Refusals (403/404/488...) are the caller's problem, not ours: only 5xx are errors.
+        if (error instanceof ConfluxError && error.sipStatus < 500) {
+          this.#logger.info({ callId: call.callId, status: error.sipStatus, reason: error.message }, 'inbound call refused');
+        } else this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
         this.#reject(call, error);
       });
     });
@@ -140,7 +153,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     const facts = {
       sourceAddress: sip.source.address,
-      calledNumber: userOf(sip.invite.uri) || userOf(sip.invite.to.uri),
+      calledNumber: calledNumberOf(sip, this.#options.ua.userName),
       callerNumber: userOf(sip.remoteIdentity.uri),
     };
     const log = this.#logger.child({ callId: sip.callId });
@@ -154,9 +167,14 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[]);
     const { room } = await this.#options.rooms.getOrCreate(roomName);
-    const bridge = await this.#bridgeFor(room);
     const legId = sip.callId;
-    const port = await bridge.openPhone(legId, negotiated);
+    const { bridge, port } = await this.#openPhone(room, legId, negotiated);
+    // A CANCEL answered while the room and its mixer were being set up already ended the INVITE: its
+    // 'failed' event is gone, so without this check the call would be answered into nothing and joined.
+    if (sip.state === 'ended') {
+      if (await bridge.closePhone(legId) === 0) bridge.close();
+      return;
+    }
     const call: CallRecord = {
       info: this.#newInfo(sip.callId, 'inbound', room.name, trunk.id, rule.id,
         sip.remoteIdentity.uri.toString(), sip.invite.uri.toString()),
@@ -187,8 +205,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     let server = this.#digest.get(trunk.id);
     if (!server) {
       const auth = trunk.auth!;
+      // MD5 first: PBXs and carriers calling in over a trunk (SIPp too) commonly answer only the first
+      // challenge and know only MD5, so a SHA-256 challenge on top made them fail; SHA-256 stays on offer.
       server = new DigestServer({
-        realm: this.#options.realm, passwordFor: (user) => (user === auth.username ? auth.password : undefined),
+        realm: this.#options.realm, algorithms: ['MD5', 'SHA-256'],
+        passwordFor: (user) => (user === auth.username ? auth.password : undefined),
       });
       this.#digest.set(trunk.id, server);
     }
@@ -215,6 +236,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     this.safeEmit('call.dtmf', { ...call.info }, digit);
     const pin = call.pin;
     if (!pin) return;
+    // An entry is judged once it is as long as the PIN, so the # callers press after it finds nothing
+    // entered: it closes that entry and is no attempt of its own.
+    if (digit === '#' && pin.digits.length === 0) return;
     if (digit !== '#') pin.digits += digit;
     if (digit !== '#' && pin.digits.length < pin.expected.length) return;
     if (pin.digits === pin.expected) {
@@ -241,12 +265,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
     const target = this.#dialTarget(request.to, trunk.host, trunk.port, trunk.transport);
     const { room } = await this.#options.rooms.getOrCreate(request.room);
-    const bridge = await this.#bridgeFor(room);
     const codecs = trunk.codecs as PhoneCodecName[];
     const legId = `out-${randomBytes(6).toString('hex')}`;
     // Our offer's first codec until the answer says otherwise.
     const provisional = readAnswer(createOffer(codecs, { address: '127.0.0.1', port: 9 }, '0'), codecs);
-    const port = await bridge.openPhone(legId, provisional);
+    const { bridge, port } = await this.#openPhone(room, legId, provisional);
     const sessionId = String(randomInt(1, 2 ** 31));
     const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId);
     let sip: OutgoingCall;
@@ -370,13 +393,14 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     });
     call.participant = participant;
     call.info.participantId = participant.id;
+    // In the room from here on (its media is connected next).
+    call.info.state = 'active';
     participant.once('close', (reason) => {
       if (call.info.state !== 'ended') void this.#end(call, removalToEndReason(reason));
     });
     await call.bridge.admit(call.legId, participant);
     // The call may have ended while the media was being connected.
     if (!this.#calls.has(call.info.id)) return;
-    call.info.state = 'active';
     this.#logger.info({ callId: call.info.id, room: call.room.name, participantId: participant.id }, 'phone joined the room');
   }
 
@@ -398,9 +422,24 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     this.safeEmit('call.ended', { ...call.info });
   }
 
+  /** Answers with the status's standard phrase: the detail (trunk ids, numbers) stays in our logs. */
   #reject(sip: IncomingCall, error: unknown): void {
-    if (error instanceof ConfluxError) sip.reject(error.sipStatus, error.message.slice(0, 120).replace(/[\r\n]/g, ' '));
-    else sip.reject(500, 'Server Internal Error');
+    sip.reject(error instanceof ConfluxError ? error.sipStatus : 500);
+  }
+
+  /**
+   * Opens the phone's socket on the room's bridge. A bridge whose last leg just ended closes itself, so
+   * a call racing that close gets a fresh bridge instead of failing.
+   */
+  async #openPhone(room: Room, legId: string, negotiated: NegotiatedAudio): Promise<{ bridge: RoomAudioBridge; port: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const bridge = await this.#bridgeFor(room);
+      try {
+        return { bridge, port: await bridge.openPhone(legId, negotiated) };
+      } catch (error) {
+        if (!bridge.closed || attempt >= 2) throw error;
+      }
+    }
   }
 
   async #bridgeFor(room: Room): Promise<RoomAudioBridge> {

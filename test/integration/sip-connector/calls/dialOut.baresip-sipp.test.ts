@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
+import type { DialOutResult, SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
+import {
+  CALL_SCENARIOS, configure, eventually, expectNothingLeft, participants, rest, sipp, startBaresip, startSipServer,
+  type Baresip,
+} from '../../../support/sipCalls.js';
+import { stopAllPeers } from '../peers.js';
+
+// Ports of the peers; the server's own SIP and RTP ports are ephemeral.
+const BARESIP = { sip: 27010, ctrl: 27015, rtpMin: 27020, rtpMax: 27039 };
+const SIPP_BUSY = 27050;
+const SIPP_RINGING = 27051;
+const SIPP_DIGEST = 27052;
+
+let server: ConfluxServer;
+let baresip: Baresip;
+
+beforeAll(async () => {
+  server = await startSipServer();
+  // One trunk per far end: the trunk's host/port is where a bare number is sent.
+  await configure(server, 'outbound-trunks', { id: 'phone', name: 'baresip', host: '127.0.0.1', port: BARESIP.sip, fromNumber: '+15550001', codecs: ['PCMU'] });
+  await configure(server, 'outbound-trunks', { id: 'busy', name: 'busy', host: '127.0.0.1', port: SIPP_BUSY, fromNumber: '+15550001' });
+  await configure(server, 'outbound-trunks', { id: 'ringing', name: 'ringing', host: '127.0.0.1', port: SIPP_RINGING, fromNumber: '+15550001' });
+  await configure(server, 'outbound-trunks', {
+    id: 'carrier', name: 'carrier with digest', host: '127.0.0.1', port: SIPP_DIGEST, fromNumber: '+15550001',
+    auth: { username: 'conflux-trunk', password: 's3cret-trunk' },
+  });
+  // An auto-answering phone that plays a tone, so the call has media both ways.
+  baresip = await startBaresip(`<sip:1001@127.0.0.1:${BARESIP.sip}>;regint=0;answermode=auto;audio_codecs=PCMU`, BARESIP, 110_000);
+});
+
+afterAll(async () => {
+  await baresip?.stop();
+  await stopAllPeers();
+  await server?.close();
+});
+
+async function dial(body: object): Promise<{ status: number; result: DialOutResult }> {
+  const { status, body: result } = await rest<DialOutResult>(server, 'POST', '/api/v1/sip/calls', body);
+  return { status, result };
+}
+
+describe('dial-out over REST to real callees (baresip answering, SIPp busy / ringing / challenging)', () => {
+  it('baresip answers: the call joins the room as a sip participant, and DELETE hangs up with BYE', async () => {
+    const { status, result } = await dial({ room: 'dial-baresip', trunkId: 'phone', to: '1001', ringTimeoutSeconds: 10 });
+    expect(status, JSON.stringify(result) + baresip.peer.output()).toBe(201);
+    expect(result.outcome).toBe('answered');
+    expect(result.call).toMatchObject({ direction: 'outbound', state: 'active', codec: 'PCMU', room: 'dial-baresip' });
+    expect(result.call.participantId).toBeTruthy();
+    await eventually(() => baresip.events, (events) => events.includes('CALL_ESTABLISHED'), 5000, 'baresip CALL_ESTABLISHED');
+
+    const [phone, ...others] = await participants(server, 'dial-baresip');
+    expect(others).toHaveLength(0);
+    expect(phone).toMatchObject({ id: result.call.participantId, kind: 'sip' });
+    expect(phone!.attributes['sip.direction']).toBe('outbound');
+    expect(phone!.producers.map((producer) => producer.kind)).toEqual(['audio']);
+
+    // baresip keeps sending its tone: the call outlives the 5 s media timeout.
+    await new Promise((r) => setTimeout(r, 6500));
+    expect((await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${result.call.id}`)).body.call.state).toBe('active');
+
+    expect((await rest(server, 'DELETE', `/api/v1/sip/calls/${result.call.id}`)).status).toBe(204);
+    await eventually(() => baresip.events, (events) => events.includes('CALL_CLOSED'), 5000, 'baresip CALL_CLOSED (our BYE)');
+    const ended = (await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${result.call.id}`)).body.call;
+    expect(ended).toMatchObject({ state: 'ended', endReason: 'hangup' });
+    expect(await participants(server, 'dial-baresip')).toEqual([]);
+    expect(await expectNothingLeft(server)).toEqual([]);
+  });
+
+  it('SIPp answers 486: outcome busy, nothing joins the room', async () => {
+    const peer = sipp(['-sf', `${CALL_SCENARIOS}/uas-busy.xml`, '-p', String(SIPP_BUSY)], { timeoutSeconds: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    const { status, result } = await dial({ room: 'dial-busy', trunkId: 'busy', to: '+15557777', ringTimeoutSeconds: 10 });
+    expect(status, JSON.stringify(result)).toBe(200);
+    expect(result.outcome).toBe('busy');
+    expect(result.call).toMatchObject({ state: 'ended', status: 486, participantId: null });
+    const { code, out } = await peer.result;
+    expect(code, out).toBe(0);
+    expect(await participants(server, 'dial-busy')).toEqual([]);
+    expect(await expectNothingLeft(server)).toEqual([]);
+  });
+
+  it('SIPp only rings: outcome no-answer after ringTimeoutSeconds, and a CANCEL reaches the callee', async () => {
+    const peer = sipp(['-sf', `${CALL_SCENARIOS}/uas-ring-only.xml`, '-p', String(SIPP_RINGING)], { timeoutSeconds: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const { status, result } = await dial({ room: 'dial-ringing', trunkId: 'ringing', to: '+15558888', ringTimeoutSeconds: 2 });
+    const elapsed = Date.now() - started;
+    expect(status, JSON.stringify(result)).toBe(200);
+    expect(result.outcome).toBe('no-answer');
+    expect(result.call).toMatchObject({ state: 'ended', status: 487 });
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(6000);
+    // The scenario only completes when it received the CANCEL and sent 487.
+    const { code, out } = await peer.result;
+    expect(code, out).toBe(0);
+    expect(await expectNothingLeft(server)).toEqual([]);
+  });
+
+  it('through a trunk whose far end challenges with digest: the retried INVITE carries the trunk credentials', async () => {
+    const peer = sipp(['-sf', `${CALL_SCENARIOS}/uas-digest.xml`, '-p', String(SIPP_DIGEST)],
+      { timeoutSeconds: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    const { status, result } = await dial({ room: 'dial-carrier', trunkId: 'carrier', to: '+15559999', ringTimeoutSeconds: 10 });
+    expect(status, JSON.stringify(result)).toBe(201);
+    expect(result.outcome).toBe('answered');
+    expect((await participants(server, 'dial-carrier')).map((p) => p.kind)).toEqual(['sip']);
+    expect((await rest(server, 'DELETE', `/api/v1/sip/calls/${result.call.id}`)).status).toBe(204);
+    // The scenario ends with our BYE; a wrong digest would have sent it down its failing branch.
+    const { code, out } = await peer.result;
+    expect(code, out).toBe(0);
+    expect(await expectNothingLeft(server)).toEqual([]);
+  });
+});

@@ -1,0 +1,239 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { scratchDir, spawnPeer, type Peer } from '../integration/sip-connector/peers.js';
+import { writeToneWav } from './toneWav.js';
+
+export interface BaresipPhoneOptions {
+  /** SIP user of the account, also the caller number the server sees. */
+  user: string;
+  /** SIP listen port (baresip also takes the next port for SIP over TLS). */
+  sipPort: number;
+  ctrlPort: number;
+  /** First of 20 RTP ports. */
+  rtpPortMin: number;
+  /** Frequency of the tone the phone sends. */
+  toneHz: number;
+  /** How long the phone may live; it is killed after that. */
+  lifetimeMs: number;
+}
+
+/** One ctrl_tcp event, e.g. `{ type: 'CALL_ESTABLISHED', param: 'sip:…' }`. */
+export interface BaresipEvent {
+  type: string;
+  param: string;
+  at: number;
+}
+
+/** Mono 16-bit samples of a WAV, scaled to ±1. */
+export interface DecodedWav {
+  sampleRate: number;
+  samples: Float32Array;
+}
+
+const MODULE_PATH = '/usr/lib/baresip/modules';
+
+/**
+ * A headless baresip softphone. It sends a sine tone from an 8 kHz WAV (PCMU only), records what it
+ * hears through the sndfile module, and is driven over ctrl_tcp, whose events it keeps.
+ */
+export class BaresipPhone {
+  readonly options: BaresipPhoneOptions;
+  readonly dir: string;
+  readonly recordDir: string;
+  readonly events: BaresipEvent[] = [];
+  readonly #peer: Peer;
+  #ctrl: net.Socket | null = null;
+  #inbox = '';
+
+  private constructor(options: BaresipPhoneOptions, dir: string, recordDir: string, peer: Peer) {
+    this.options = options;
+    this.dir = dir;
+    this.recordDir = recordDir;
+    this.#peer = peer;
+  }
+
+  static async start(options: BaresipPhoneOptions): Promise<BaresipPhone> {
+    const dir = scratchDir(`baresip-${options.user}`);
+    const recordDir = join(dir, 'recordings');
+    mkdirSync(recordDir);
+    const wav = join(dir, 'tone.wav');
+    // aufile hangs the call up when the file ends, so the tone must outlast the phone.
+    writeToneWav(wav, { frequencyHz: options.toneHz, sampleRate: 8000, seconds: Math.ceil(options.lifetimeMs / 1000) + 30, amplitude: 0.3 });
+    writeFileSync(join(dir, 'config'), [
+      'poll_method\t\tepoll',
+      `sip_listen\t\t127.0.0.1:${options.sipPort}`,
+      'call_local_timeout\t120',
+      'call_max_calls\t\t4',
+      'audio_player\t\talsa,null',
+      `audio_source\t\taufile,${wav}`,
+      'audio_alert\t\talsa,null',
+      'audio_level\t\tno',
+      `rtp_ports\t\t${options.rtpPortMin}-${options.rtpPortMin + 19}`,
+      'net_interface\t\t127.0.0.1',
+      'dns_server\t\t127.0.0.1:53',
+      `module_path\t\t${MODULE_PATH}`,
+      'module\t\t\tg711.so',
+      'module\t\t\taufile.so',
+      'module\t\t\talsa.so',
+      'module\t\t\tsndfile.so',
+      'module_app\t\taccount.so',
+      'module_app\t\tmenu.so',
+      'module_app\t\tctrl_tcp.so',
+      `ctrl_tcp_listen\t\t127.0.0.1:${options.ctrlPort}`,
+      `snd_path\t\t${recordDir}`,
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'accounts'),
+      `<sip:${options.user}@127.0.0.1:${options.sipPort}>;regint=0;answermode=auto;audio_codecs=PCMU\n`);
+    writeFileSync(join(dir, 'contacts'), '');
+    const peer = spawnPeer('baresip', ['-f', dir], { timeoutMs: options.lifetimeMs });
+    const phone = new BaresipPhone(options, dir, recordDir, peer);
+    try {
+      await phone.#connect();
+    } catch (error) {
+      await peer.stop();
+      throw error;
+    }
+    return phone;
+  }
+
+  get pid(): number | undefined {
+    return this.#peer.proc.pid;
+  }
+
+  output(): string {
+    return this.#peer.output();
+  }
+
+  async #connect(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        this.#ctrl = await new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(this.options.ctrlPort, '127.0.0.1', () => resolve(socket));
+          socket.once('error', reject);
+        });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`baresip ${this.options.user}: ctrl_tcp not reachable\n${this.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    this.#ctrl.on('error', () => undefined);
+    this.#ctrl.on('data', (data: Buffer) => this.#onData(data.toString('utf8')));
+  }
+
+  /** ctrl_tcp frames JSON as netstrings: `<length>:<json>,`. */
+  #onData(text: string): void {
+    this.#inbox += text;
+    for (;;) {
+      const colon = this.#inbox.indexOf(':');
+      if (colon < 0) return;
+      const length = Number(this.#inbox.slice(0, colon));
+      if (!Number.isInteger(length) || this.#inbox.length < colon + 1 + length + 1) return;
+      const json = this.#inbox.slice(colon + 1, colon + 1 + length);
+      this.#inbox = this.#inbox.slice(colon + 1 + length + 1);
+      try {
+        const message = JSON.parse(json) as { event?: boolean; type?: string; param?: string };
+        if (message.event && message.type) this.events.push({ type: message.type, param: message.param ?? '', at: Date.now() });
+      } catch {
+        // A frame that is not JSON says nothing about calls.
+      }
+    }
+  }
+
+  #command(command: string, params = ''): void {
+    if (!this.#ctrl) throw new Error('baresip ctrl_tcp is not connected');
+    const json = JSON.stringify({ command, params, token: String(Date.now()) });
+    this.#ctrl.write(`${Buffer.byteLength(json)}:${json},`);
+  }
+
+  /** Places a call; events from here on count for `waitForEvent`. */
+  dial(uri: string): void {
+    this.events.length = 0;
+    this.#command('dial', uri);
+  }
+
+  hangup(): void {
+    this.#command('hangup');
+  }
+
+  /** Whether the call placed by the last dial is still up (or being set up) as far as baresip's events tell. */
+  get inCall(): boolean {
+    return this.events.length > 0 && !this.events.some((event) => event.type === 'CALL_CLOSED');
+  }
+
+  /** Hangs up a call left up, e.g. by a failed assertion, and waits until baresip has closed it. */
+  async ensureHungUp(timeoutMs = 5_000): Promise<void> {
+    if (!this.inCall) return;
+    this.hangup();
+    await this.waitForEvent('CALL_CLOSED', timeoutMs);
+  }
+
+  /** Resolves with the first event of `type` since the last dial; rejects after `timeoutMs` with baresip's output. */
+  async waitForEvent(type: string, timeoutMs = 10_000): Promise<BaresipEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find((event) => event.type === type);
+      if (found) return found;
+      if (this.#peer.proc.exitCode !== null || this.#peer.proc.signalCode !== null) {
+        throw new Error(`baresip ${this.options.user} exited before ${type}\n${this.output()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`baresip ${this.options.user}: no ${type} within ${timeoutMs} ms; events ${JSON.stringify(this.events)}\n${this.output()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Recordings of received audio (`dump-<time>-dec.wav`), oldest first. */
+  receivedRecordings(): string[] {
+    return readdirSync(this.recordDir).filter((name) => name.endsWith('-dec.wav')).sort().map((name) => join(this.recordDir, name));
+  }
+
+  /** Kills the process (SIGTERM, then SIGKILL), waits for it to exit and removes its directory. */
+  async stop(): Promise<void> {
+    this.#ctrl?.destroy();
+    await this.#peer.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Decodes a 16-bit PCM WAV (first channel). Samples run to the end of the file, not to the data
+ * chunk's declared size: a recorder still writing (or killed) may not have updated the header.
+ */
+export function readWav(file: string): DecodedWav {
+  const buf = readFileSync(file);
+  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file}: not a WAV file`);
+  let offset = 12;
+  let sampleRate = 0;
+  let channels = 1;
+  let bits = 16;
+  while (offset + 8 <= buf.length) {
+    const id = buf.toString('ascii', offset, offset + 4);
+    const size = buf.readUInt32LE(offset + 4);
+    if (id === 'fmt ') {
+      channels = buf.readUInt16LE(offset + 10);
+      sampleRate = buf.readUInt32LE(offset + 12);
+      bits = buf.readUInt16LE(offset + 22);
+    } else if (id === 'data') {
+      if (bits !== 16) throw new Error(`${file}: ${bits}-bit samples, expected 16`);
+      const start = offset + 8;
+      const frames = Math.floor((buf.length - start) / (2 * channels));
+      const samples = new Float32Array(frames);
+      for (let i = 0; i < frames; i++) samples[i] = buf.readInt16LE(start + i * 2 * channels) / 32768;
+      return { sampleRate, samples };
+    }
+    offset += 8 + size + (size % 2);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+/** RMS of samples, full scale = 1. */
+export function rms(samples: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += (samples[i] ?? 0) ** 2;
+  return samples.length ? Math.sqrt(sum / samples.length) : 0;
+}

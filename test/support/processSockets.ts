@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/**
+ * Local addresses (`ip:port`) of the UDP sockets this process holds, read from /proc (Linux). Worker
+ * threads share the process's descriptors, so sockets of mixer threads count too; child processes
+ * (the mediasoup worker, peers) do not.
+ */
+export function ownUdpSockets(): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // The descriptor was closed while listing.
+    }
+  }
+  const found: string[] = [];
+  for (const table of ['/proc/self/net/udp', '/proc/self/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      if (columns.length < 10 || !inodes.has(columns[9]!)) continue;
+      const [hexIp, hexPort] = columns[1]!.split(':') as [string, string];
+      found.push(`${hexIp.length === 8 ? ipv4(hexIp) : hexIp}:${parseInt(hexPort, 16)}`);
+    }
+  }
+  return found.sort();
+}
+
+/** /proc prints an IPv4 address as one little-endian hex word. */
+function ipv4(hex: string): string {
+  const value = parseInt(hex, 16);
+  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff].join('.');
+}
