@@ -27,6 +27,8 @@ interface PhoneLeg {
   participant: Participant | null;
   /** Whether the mixer currently sends this leg its mix-minus. */
   sending: boolean;
+  /** The leg hears prompts only (not yet admitted). */
+  isolated: boolean;
 }
 
 interface RoomFeed {
@@ -150,7 +152,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   async openPhone(legId: string, negotiated: NegotiatedAudio): Promise<number> {
     if (this.#closed) throw new InvalidStateError('room audio bridge is closed');
     if (this.#legs.has(legId)) throw new InvalidStateError(`leg ${legId} exists`);
-    const leg: PhoneLeg = { negotiated, transport: null, producer: null, participant: null, sending: false };
+    const leg: PhoneLeg = { negotiated, transport: null, producer: null, participant: null, sending: false, isolated: false };
     this.#legs.set(legId, leg);
     try {
       const port = await this.#mixer.addSource({
@@ -220,16 +222,41 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       await this.#mixer.removeLeg(legId);
       leg.sending = false;
     } else if (!leg.sending && shouldSend) {
-      const { codec } = negotiated;
-      await this.#mixer.addLeg({
-        legId, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate, ptime: negotiated.ptime,
-        ownSourceIds: [legId], destination: { ip: negotiated.remote.address, port: negotiated.remote.port },
-        ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
-      });
+      await this.#addMixerLeg(legId, negotiated);
       leg.sending = true;
+    } else if (leg.sending && shouldSend && leg.isolated) {
+      // Admitted after a PIN stage: the leg that only played prompts now hears the room.
+      await this.#mixer.setLegIsolated(legId, false);
+      leg.isolated = false;
     }
     const hearable = leg.participant !== null && negotiated.localDirection !== 'inactive' && negotiated.localDirection !== 'sendonly';
     await this.#mixer.muteSource(legId, !hearable);
+  }
+
+  async #addMixerLeg(legId: string, negotiated: NegotiatedAudio): Promise<void> {
+    const { codec } = negotiated;
+    await this.#mixer.addLeg({
+      legId, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate, ptime: negotiated.ptime,
+      ownSourceIds: [legId], destination: { ip: negotiated.remote.address, port: negotiated.remote.port },
+      ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+    });
+  }
+
+  /**
+   * Plays a prompt (8 kHz PCM; null plays nothing) to a phone. Before admission the phone gets a leg of
+   * its own that hears only prompts, not the room.
+   */
+  async playPrompt(legId: string, samples: Int16Array | null): Promise<void> {
+    const leg = this.#leg(legId);
+    if (!leg.sending) {
+      await this.#addMixerLeg(legId, leg.negotiated);
+      leg.sending = true;
+      if (leg.participant === null) {
+        await this.#mixer.setLegIsolated(legId, true);
+        leg.isolated = true;
+      }
+    }
+    if (samples) await this.#mixer.playPrompt(legId, samples, 8000);
   }
 
   #mirrorMute(producerId: string, muted: boolean): void {

@@ -13,6 +13,7 @@ import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { CallDispatcher } from './CallDispatcher.js';
 import { buildAnswer, createOffer, negotiateOffer, readAnswer, type NegotiatedAudio, type PhoneCodecName } from './PhoneSdp.js';
+import { PromptLibrary, type PromptName } from './PromptLibrary.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
@@ -82,6 +83,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #ended: SipCallInfo[] = [];
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
   readonly #digest = new Map<string, DigestServer>();
+  readonly #prompts = new PromptLibrary();
   readonly #logger: Logger = createLogger('sip-calls');
   readonly #mediaTimer: NodeJS.Timeout;
   #closing = false;
@@ -230,6 +232,16 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const timer = setTimeout(() => void this.#end(call, 'pin-timeout'), this.#options.pinTimeoutSeconds * 1000);
     timer.unref();
     call.pin = { expected: rule.pin!, attempts: 0, max: rule.pinMaxAttempts, digits: '', timer };
+    this.#prompt(call, 'enter-pin');
+  }
+
+  /** Plays a prompt to the caller; a prompt that cannot be played is silence, never a failed call. */
+  #prompt(call: CallRecord, name: PromptName): number {
+    const samples = this.#prompts.get(name);
+    call.bridge.playPrompt(call.legId, samples).catch((error: unknown) => {
+      this.#logger.warn({ err: error, callId: call.info.id, prompt: name }, 'cannot play prompt');
+    });
+    return samples ? (samples.length / 8000) * 1000 : 0;
   }
 
   #onDigit(call: CallRecord, digit: string): void {
@@ -253,7 +265,15 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     pin.attempts += 1;
     pin.digits = '';
     this.#logger.info({ callId: call.info.id, attempts: pin.attempts }, 'wrong PIN');
-    if (pin.attempts >= pin.max) void this.#end(call, 'pin-failed');
+    if (pin.attempts < pin.max) {
+      this.#prompt(call, 'wrong-pin');
+      return;
+    }
+    // Say goodbye before hanging up; bounded so a long recording cannot hold the line.
+    clearTimeout(pin.timer);
+    call.pin = null;
+    const playMs = Math.min(this.#prompt(call, 'goodbye'), 8000);
+    setTimeout(() => void this.#end(call, 'pin-failed'), playMs + 300).unref();
   }
 
   // ---- outbound ---------------------------------------------------------------------------------

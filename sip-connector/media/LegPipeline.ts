@@ -48,6 +48,11 @@ export class LegPipeline {
   private readonly pendingDigits: { digit: string; durationMs: number }[] = [];
   private dtmfTimestampBase = 0;
   private dtmfCursor = 0;
+  /** Queued announcement at the codec rate, played over (or, isolated, instead of) the mix. */
+  private prompt: Int16Array | null = null;
+  private promptCursor = 0;
+  /** An isolated leg hears no mix, only prompts (a caller typing a PIN). */
+  private isolated = false;
 
   constructor(options: LegPipelineOptions) {
     this.legId = options.legId;
@@ -93,10 +98,56 @@ export class LegPipeline {
     this.pendingDigits.push({ digit, durationMs });
   }
 
+  /** Keeps the room's mix from this leg (true) or lets it through again. */
+  setIsolated(isolated: boolean): void {
+    this.isolated = isolated;
+  }
+
+  /** Plays `samples` (at `sampleRate`) to this leg from the next frame, replacing any prompt playing. */
+  playPrompt(samples: Int16Array, sampleRate: number): void {
+    const codecRate = this.codec.sampleRate;
+    if (sampleRate === codecRate) {
+      this.prompt = samples.slice();
+    } else {
+      const inFrame = sampleRate / 50;
+      const resampler = new Resampler(sampleRate, codecRate, inFrame);
+      const frames = Math.ceil(samples.length / inFrame);
+      const input = new Int16Array(inFrame);
+      const output = new Int16Array(codecRate / 50);
+      const converted = new Int16Array(frames * output.length);
+      for (let i = 0; i < frames; i++) {
+        input.fill(0);
+        input.set(samples.subarray(i * inFrame, (i + 1) * inFrame));
+        resampler.process(input, output);
+        converted.set(output, i * output.length);
+      }
+      this.prompt = converted;
+    }
+    this.promptCursor = 0;
+  }
+
+  /** True while a prompt is still playing. */
+  get playingPrompt(): boolean {
+    return this.prompt !== null;
+  }
+
+  private overlayPrompt(): void {
+    const frame = this.codecFrame;
+    if (this.isolated) frame.fill(0);
+    const prompt = this.prompt;
+    if (!prompt) return;
+    for (let i = 0; i < frame.length && this.promptCursor < prompt.length; i++) {
+      const sum = frame[i]! + prompt[this.promptCursor++]!;
+      frame[i] = sum > 32767 ? 32767 : sum < -32768 ? -32768 : sum;
+    }
+    if (this.promptCursor >= prompt.length) this.prompt = null;
+  }
+
   /** Consumes one 20 ms mix frame at mixRate; returns a datagram to send now, or null. */
   process(mixFrame: Int16Array): Buffer | null {
     if (this.resampler) this.resampler.process(mixFrame, this.codecFrame);
     else this.codecFrame.set(mixFrame.subarray(0, this.codecFrame.length));
+    if (this.isolated || this.prompt) this.overlayPrompt();
     this.packetPcm.set(this.codecFrame, this.framesQueued * this.codecFrame.length);
     this.framesQueued++;
     if (this.framesQueued < this.framesPerPacket) return null;

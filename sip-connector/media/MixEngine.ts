@@ -126,6 +126,20 @@ export class MixEngine {
     this.sources.get(sourceId)?.receive(datagram, nowMs);
   }
 
+  /** Plays an announcement to one leg. */
+  playPrompt(legId: string, samples: Int16Array, sampleRate: number): void {
+    const leg = this.legs.get(legId);
+    if (!leg) throw new MediaConfigError(`unknown leg ${legId}`);
+    leg.pipeline.playPrompt(samples, sampleRate);
+  }
+
+  /** Keeps the mix from a leg (it then hears only prompts) or lets it through. */
+  setLegIsolated(legId: string, isolated: boolean): void {
+    const leg = this.legs.get(legId);
+    if (!leg) throw new MediaConfigError(`unknown leg ${legId}`);
+    leg.pipeline.setIsolated(isolated);
+  }
+
   /** Queues DTMF towards a leg. */
   sendDtmf(legId: string, digit: string, durationMs?: number): void {
     const leg = this.legs.get(legId);

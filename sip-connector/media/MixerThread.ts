@@ -121,6 +121,16 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
     return this.request({ op: 'muteSource', sourceId, muted }) as Promise<void>;
   }
 
+  /** Plays an announcement (mono PCM at `sampleRate`) to one leg. */
+  playPrompt(legId: string, samples: Int16Array, sampleRate: number): Promise<void> {
+    return this.request({ op: 'playPrompt', legId, samples, sampleRate }) as Promise<void>;
+  }
+
+  /** Keeps the room's mix from a leg, which then hears only prompts; or lets it through again. */
+  setLegIsolated(legId: string, isolated: boolean): Promise<void> {
+    return this.request({ op: 'setLegIsolated', legId, isolated }) as Promise<void>;
+  }
+
   /** Switches a source to another codec on the same socket (a re-negotiated call); it starts unmuted. */
   updateSource(spec: MixerSourceSpec): Promise<void> {
     return this.request({ op: 'updateSource', spec }) as Promise<void>;

@@ -77,6 +77,8 @@ export type MixerRequest =
   | { id: number; op: 'sourceActivity' }
   | { id: number; op: 'muteSource'; sourceId: string; muted: boolean }
   | { id: number; op: 'updateSource'; spec: MixerSourceSpec }
+  | { id: number; op: 'playPrompt'; legId: string; samples: Int16Array; sampleRate: number }
+  | { id: number; op: 'setLegIsolated'; legId: string; isolated: boolean }
   | { id: number; op: 'setForward'; sourceId: string; forward: { ip: string; port: number; ssrc: number } }
   | { id: number; op: 'close' };
 

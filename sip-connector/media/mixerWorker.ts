@@ -179,6 +179,8 @@ async function handle(request: MixerRequest): Promise<unknown> {
     case 'stats': return stats();
     case 'sourceActivity': return sourceActivity();
     case 'updateSource': updateSource(request.spec); return null;
+    case 'playPrompt': engine.playPrompt(request.legId, request.samples, request.sampleRate); return null;
+    case 'setLegIsolated': engine.setLegIsolated(request.legId, request.isolated); return null;
     case 'setForward': await setForward(request.sourceId, request.forward); return null;
     case 'muteSource': engine.setSourceMuted(request.sourceId, request.muted); return null;
     case 'close': close(); return null;
