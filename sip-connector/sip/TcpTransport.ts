@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { SipStreamFramer } from './SipStreamFramer.js';
 import { SipTransport } from './SipTransport.js';
+import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import type { Destination, StreamTransportOptions, TransportKind } from './TransportTypes.js';
 import { randomToken } from './SipRandom.js';
@@ -23,8 +24,7 @@ export class TcpTransport extends SipTransport {
   readonly kind: TransportKind = 'tcp';
   readonly reliable = true;
   protected server: net.Server | undefined;
-  private readonly connections = new Map<string, Connection>();
-  private readonly byAddress = new Map<string, string>();
+  private readonly connections = new FlowTable<Connection>();
   private timer: NodeJS.Timeout | undefined;
   protected readonly opts: Required<StreamTransportOptions>;
 
@@ -80,8 +80,7 @@ export class TcpTransport extends SipTransport {
       id: `${this.kind}-${randomToken(6)}`, socket, key, outbound, ready,
       framer: new SipStreamFramer(this.opts.maxMessageBytes), lastActivity: Date.now(),
     };
-    this.connections.set(conn.id, conn);
-    this.byAddress.set(key, conn.id);
+    this.connections.add(conn);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       conn.lastActivity = Date.now();
@@ -100,8 +99,7 @@ export class TcpTransport extends SipTransport {
   }
 
   private forget(conn: Connection): void {
-    if (!this.connections.delete(conn.id)) return;
-    if (this.byAddress.get(conn.key) === conn.id) this.byAddress.delete(conn.key);
+    if (!this.connections.delete(conn)) return;
     this.safeEmit('flowClosed', conn.id);
   }
 
@@ -111,11 +109,7 @@ export class TcpTransport extends SipTransport {
 
   async send(data: Buffer, dest: Destination): Promise<void> {
     if (!this.server) throw new SipTransportError(`${this.kind} transport not listening`);
-    let conn = dest.flowId ? this.connections.get(dest.flowId) : undefined;
-    if (!conn) {
-      const id = this.byAddress.get(`${dest.address}:${dest.port}`);
-      conn = id ? this.connections.get(id) : undefined;
-    }
+    let conn = this.connections.find(dest);
     if (!conn) {
       const { socket, ready } = this.connect(dest);
       const timeout = setTimeout(() => socket.destroy(new Error('connect timeout')), this.opts.connectTimeoutMs);

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SipTransport } from './SipTransport.js';
+import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { normalizeAddress } from './TcpTransport.js';
 import type { Destination, StreamTransportOptions, TlsFiles, TransportKind } from './TransportTypes.js';
@@ -25,8 +26,7 @@ export class WsTransport extends SipTransport {
   readonly reliable = true;
   private httpServer: http.Server | https.Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly connections = new Map<string, WsConnection>();
-  private readonly byAddress = new Map<string, string>();
+  private readonly connections = new FlowTable<WsConnection>();
   private timer: NodeJS.Timeout | undefined;
   private readonly opts: Required<StreamTransportOptions>;
 
@@ -80,8 +80,7 @@ export class WsTransport extends SipTransport {
 
   private adopt(ws: WebSocket, address: string, port: number, ready: Promise<void>, key = `${address}:${port}`): WsConnection {
     const conn: WsConnection = { id: `${this.kind}-${randomToken(6)}`, ws, key, address, port, lastActivity: Date.now(), ready };
-    this.connections.set(conn.id, conn);
-    this.byAddress.set(key, conn.id);
+    this.connections.add(conn);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       conn.lastActivity = Date.now();
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -92,8 +91,7 @@ export class WsTransport extends SipTransport {
     ws.on('pong', () => { conn.lastActivity = Date.now(); });
     ws.on('error', () => undefined);
     ws.on('close', () => {
-      if (!this.connections.delete(conn.id)) return;
-      if (this.byAddress.get(conn.key) === conn.id) this.byAddress.delete(conn.key);
+      if (!this.connections.delete(conn)) return;
       this.safeEmit('flowClosed', conn.id);
     });
     return conn;
@@ -105,11 +103,7 @@ export class WsTransport extends SipTransport {
 
   async send(data: Buffer, dest: Destination): Promise<void> {
     if (!this.httpServer) throw new SipTransportError(`${this.kind} transport not listening`);
-    let conn = dest.flowId ? this.connections.get(dest.flowId) : undefined;
-    if (!conn) {
-      const id = this.byAddress.get(`${dest.address}:${dest.port}`);
-      conn = id ? this.connections.get(id) : undefined;
-    }
+    let conn = this.connections.find(dest);
     if (!conn) {
       const host = dest.address.includes(':') ? `[${dest.address}]` : dest.address;
       const ws = new WebSocket(`${this.kind}://${host}:${dest.port}`, 'sip', {
