@@ -1,10 +1,30 @@
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parse, write, type MediaAttributes, type SessionDescription } from 'sdp-transform';
 import { UnsupportedError } from '../../server/errors.js';
+import { SRTP_KEY_MATERIAL_LENGTH, SRTP_SUITES, type SrtpSuite } from '../media/SrtpContext.js';
 
 /** Audio codecs a phone leg can use, in the trunk's order of preference. */
 export type PhoneCodecName = 'PCMU' | 'PCMA' | 'opus';
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+/** A trunk's media policy: plain RTP/AVP only, or SDES-SRTP (RTP/SAVP with a=crypto) only. */
+export type MediaEncryption = 'none' | 'sdes';
+
+/** SDES keys of a call (base64 master key || salt): the phone's protects what it sends, ours what we send. */
+export interface NegotiatedSrtp {
+  suite: SrtpSuite;
+  /** The a=crypto tag both sides agreed on. */
+  tag: number;
+  inboundKey: string;
+  outboundKey: string;
+}
+
+/** One a=crypto line of our offer: its key is what we send with if the answer picks its tag. */
+export interface OfferedCrypto {
+  tag: number;
+  suite: SrtpSuite;
+  key: string;
+}
 
 export interface PhoneCodec {
   name: PhoneCodecName;
@@ -25,6 +45,8 @@ export interface NegotiatedAudio {
   remote: { address: string; port: number; rtcpPort: number };
   /** Our direction in the answer/offer: whether we send and receive. */
   localDirection: MediaDirection;
+  /** SDES-SRTP keys, or null for plain RTP. */
+  srtp: NegotiatedSrtp | null;
 }
 
 export interface LocalMedia {
@@ -82,11 +104,13 @@ function directionOf(media: MediaAttributes, session: SessionDescription, addres
   return direction;
 }
 
-function audioLine(session: SessionDescription) {
+const PROTOCOLS: Record<MediaEncryption, readonly string[]> = { none: ['RTP/AVP', 'RTP/AVPF'], sdes: ['RTP/SAVP', 'RTP/SAVPF'] };
+
+function audioLine(session: SessionDescription, encryption: MediaEncryption) {
   const audio = session.media.find((media) => media.type === 'audio' && media.port !== 0);
   if (!audio) throw sdpError('no active audio stream');
-  if (audio.protocol !== 'RTP/AVP' && audio.protocol !== 'RTP/AVPF') {
-    throw sdpError(`media protocol ${audio.protocol} is not supported (RTP/AVP only)`);
+  if (!PROTOCOLS[encryption].includes(audio.protocol)) {
+    throw sdpError(`media protocol ${audio.protocol} is not accepted here (${PROTOCOLS[encryption][0]} only)`);
   }
   const address = audio.connection?.ip ?? session.connection?.ip;
   if (!address || isIP(address) === 0) throw sdpError('no usable connection address');
@@ -94,8 +118,9 @@ function audioLine(session: SessionDescription) {
   return { audio, address };
 }
 
-function describeRemote(session: SessionDescription, chosen: PhoneCodec, offered: PhoneCodec[]): Omit<NegotiatedAudio, 'localDirection'> {
-  const { audio, address } = audioLine(session);
+function describeRemote(session: SessionDescription, encryption: MediaEncryption, chosen: PhoneCodec, offered: PhoneCodec[]):
+  Omit<NegotiatedAudio, 'localDirection' | 'srtp'> {
+  const { audio, address } = audioLine(session, encryption);
   const event = offered.find((codec) => (codec.name as string) === 'telephone-event' && codec.clockRate === chosen.clockRate)
     ?? offered.find((codec) => (codec.name as string) === 'telephone-event');
   const ptime = Number(audio.ptime ?? 20);
@@ -107,8 +132,54 @@ function describeRemote(session: SessionDescription, chosen: PhoneCodec, offered
   };
 }
 
+/** A usable a=crypto line: a suite we do, one inline key of the right size, no MKI, no session parameters. */
+interface CryptoLine {
+  tag: number;
+  suite: SrtpSuite;
+  key: string;
+}
+
+/** Fewest packets a key must be good for: keys are never renegotiated mid-call (2^20 packets ≈ 5.8 h at 20 ms). */
+const MIN_KEY_LIFETIME = 2 ** 20;
+
+/**
+ * The a=crypto lines of the m-section at `mediaIndex`, read from the text: the parser keeps only the first
+ * session parameter of a line, and one it dropped (KDR, UNENCRYPTED_SRTP...) would silently change the keys.
+ * Lines we cannot honour are left out; RFC 4568 lets the answerer pick any line it supports.
+ */
+function cryptoLines(text: string, mediaIndex: number): CryptoLine[] {
+  const sections = text.split(/\r?\n(?=m=)/);
+  const section = sections[mediaIndex + 1] ?? '';
+  return section.split(/\r?\n/).flatMap((line): CryptoLine[] => {
+    const match = /^a=crypto:(\d{1,9}) +(\S+) +(\S+)(.*)$/.exec(line.trim());
+    if (!match) return [];
+    const [, tag, suite, keyParams, sessionParams] = match;
+    if (!SRTP_SUITES.includes(suite as SrtpSuite) || sessionParams!.trim() !== '') return [];
+    // A single key only: several (";"-separated, told apart by MKI) would need MKI support.
+    const key = /^inline:([A-Za-z0-9+/=]+)(?:\|([0-9^]+))?$/.exec(keyParams!);
+    if (!key) return [];
+    const [, base64, lifetime] = key;
+    if (Buffer.from(base64!, 'base64').length !== SRTP_KEY_MATERIAL_LENGTH) return [];
+    if (lifetime !== undefined && keyLifetime(lifetime) < MIN_KEY_LIFETIME) return [];
+    return [{ tag: Number(tag), suite: suite as SrtpSuite, key: base64! }];
+  });
+}
+
+/** A key lifetime as written: decimal or 2^n; NaN when it is neither. */
+function keyLifetime(text: string): number {
+  const power = /^2\^(\d{1,2})$/.exec(text);
+  if (power) return 2 ** Number(power[1]);
+  return /^\d{1,20}$/.test(text) ? Number(text) : Number.NaN;
+}
+
+/** Fresh SDES key material for one direction: 16-byte master key and 14-byte salt, base64. */
+function newKey(): string {
+  return randomBytes(SRTP_KEY_MATERIAL_LENGTH).toString('base64');
+}
+
 function localSdp(local: LocalMedia, sessionId: string, version: number, codecs: PhoneCodec[],
-  event: { payloadType: number; clockRate: number } | null, ptime: number, direction: MediaDirection): string {
+  event: { payloadType: number; clockRate: number } | null, ptime: number, direction: MediaDirection,
+  crypto: readonly CryptoLine[] = []): string {
   const family = isIP(local.address) === 6 ? 6 : 4;
   const all = event ? [...codecs, { name: 'telephone-event', payloadType: event.payloadType, clockRate: event.clockRate, channels: 1 }] : codecs;
   const session: SessionDescription = {
@@ -118,7 +189,7 @@ function localSdp(local: LocalMedia, sessionId: string, version: number, codecs:
     connection: { version: family, ip: local.address },
     timing: { start: 0, stop: 0 },
     media: [{
-      type: 'audio', port: local.port, protocol: 'RTP/AVP', payloads: all.map((codec) => codec.payloadType).join(' '),
+      type: 'audio', port: local.port, protocol: crypto.length > 0 ? 'RTP/SAVP' : 'RTP/AVP', payloads: all.map((codec) => codec.payloadType).join(' '),
       rtp: all.map((codec) => ({
         payload: codec.payloadType, codec: codec.name, rate: codec.clockRate,
         ...(codec.channels > 1 ? { encoding: codec.channels } : {}),
@@ -129,6 +200,7 @@ function localSdp(local: LocalMedia, sessionId: string, version: number, codecs:
       ],
       ptime,
       direction,
+      ...(crypto.length > 0 ? { crypto: crypto.map((line) => ({ id: line.tag, suite: line.suite, config: `inline:${line.key}` })) } : {}),
     }],
   };
   return write(session);
@@ -139,48 +211,82 @@ export interface AnswerResult {
   negotiated: NegotiatedAudio;
 }
 
-/** Picks from a phone's offer: the first of our codecs it offers; 488 (UnsupportedError) when none. */
-export function negotiateOffer(offerSdp: string, preferred: readonly PhoneCodecName[]): NegotiatedAudio {
+/**
+ * Picks from a phone's offer: the first of our codecs it offers and, for an SDES trunk, the first a=crypto
+ * line we can do, answered with a fresh key of ours. 488 (UnsupportedError) when nothing fits, including
+ * the wrong protocol for the trunk's encryption (RTP/AVP to an SDES trunk, RTP/SAVP to a plain one).
+ */
+export function negotiateOffer(offerSdp: string, preferred: readonly PhoneCodecName[], encryption: MediaEncryption = 'none'): NegotiatedAudio {
   const session = parseSdp(offerSdp);
-  const { audio, address } = audioLine(session);
+  const { audio, address } = audioLine(session, encryption);
   const offered = offeredCodecs(audio);
   const chosen = preferred.map((name) => offered.find((codec) => codec.name === name)).find(Boolean);
   if (!chosen) {
     throw sdpError(`no common audio codec (offered ${offered.map((c) => c.name).join(', ') || 'none'}; supported ${preferred.join(', ')})`);
   }
-  const remote = describeRemote(session, chosen, offered);
+  let srtp: NegotiatedSrtp | null = null;
+  if (encryption === 'sdes') {
+    const crypto = cryptoLines(offerSdp, session.media.indexOf(audio))[0];
+    if (!crypto) throw sdpError(`no usable a=crypto line (supported: ${SRTP_SUITES.join(', ')}, one inline key, no MKI or session parameters)`);
+    srtp = { suite: crypto.suite, tag: crypto.tag, inboundKey: crypto.key, outboundKey: newKey() };
+  }
+  const remote = describeRemote(session, encryption, chosen, offered);
   const codec = chosen.name === 'opus' ? { ...chosen, fmtp: 'minptime=10;useinbandfec=1' } : chosen;
-  return { ...remote, codec, localDirection: ANSWER_DIRECTION[directionOf(audio, session, address)] };
+  return { ...remote, codec, localDirection: ANSWER_DIRECTION[directionOf(audio, session, address)], srtp };
 }
 
-/** Our answer to a negotiated offer, with the RTP address we receive on. */
+/** Our answer to a negotiated offer, with the RTP address we receive on (and our SDES key, if any). */
 export function buildAnswer(negotiated: NegotiatedAudio, local: LocalMedia, sessionId: string, version = 1): string {
+  const { srtp } = negotiated;
   return localSdp(local, sessionId, version, [negotiated.codec], negotiated.telephoneEvent, negotiated.ptime,
-    negotiated.localDirection);
+    negotiated.localDirection, srtp ? [{ tag: srtp.tag, suite: srtp.suite, key: srtp.outboundKey }] : []);
 }
 
 /** Negotiates and answers in one step. */
-export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1): AnswerResult {
-  const negotiated = negotiateOffer(offerSdp, preferred);
+export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1,
+  encryption: MediaEncryption = 'none'): AnswerResult {
+  const negotiated = negotiateOffer(offerSdp, preferred, encryption);
   return { answerSdp: buildAnswer(negotiated, local, sessionId, version), negotiated };
 }
 
-/** Our offer for dial-out: the trunk's codecs in order, plus telephone-event. */
-export function createOffer(preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1): string {
+/** The a=crypto lines of an SDES offer: both suites, strongest tag first, each with a fresh key. */
+export function newOfferCrypto(): OfferedCrypto[] {
+  return SRTP_SUITES.map((suite, i) => ({ tag: i + 1, suite, key: newKey() }));
+}
+
+/**
+ * Our offer for dial-out: the trunk's codecs in order, plus telephone-event; RTP/SAVP with `crypto` as
+ * a=crypto lines when given (an SDES trunk), RTP/AVP otherwise.
+ */
+export function createOffer(preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1,
+  crypto: readonly OfferedCrypto[] = []): string {
   const codecs = preferred.map((name): PhoneCodec => {
     if (name === 'opus') return { name, payloadType: DEFAULT_DYNAMIC.opus, clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1' };
     return Object.values(STATIC).find((codec) => codec.name === name)!;
   });
-  return localSdp(local, sessionId, version, codecs, { payloadType: DEFAULT_DYNAMIC['telephone-event'], clockRate: 8000 }, 20, 'sendrecv');
+  return localSdp(local, sessionId, version, codecs, { payloadType: DEFAULT_DYNAMIC['telephone-event'], clockRate: 8000 }, 20, 'sendrecv',
+    crypto);
 }
 
-/** Reads the phone's answer to our offer; 488 when it picked nothing we offered. */
-export function readAnswer(answerSdp: string, preferred: readonly PhoneCodecName[]): NegotiatedAudio {
+/**
+ * Reads the phone's answer to our offer; 488 when it picked nothing we offered. With `offeredCrypto` (an
+ * SDES offer) the answer must be RTP/SAVP and accept one of our a=crypto lines, tag and suite alike.
+ */
+export function readAnswer(answerSdp: string, preferred: readonly PhoneCodecName[], offeredCrypto: readonly OfferedCrypto[] = []): NegotiatedAudio {
   const session = parseSdp(answerSdp);
-  const { audio, address } = audioLine(session);
+  const encryption: MediaEncryption = offeredCrypto.length > 0 ? 'sdes' : 'none';
+  const { audio, address } = audioLine(session, encryption);
   const offered = offeredCodecs(audio);
   const chosen = offered.find((codec) => preferred.includes(codec.name));
   if (!chosen) throw sdpError('the answer holds none of the offered codecs');
-  const remote = describeRemote(session, chosen, offered);
-  return { ...remote, localDirection: ANSWER_DIRECTION[directionOf(audio, session, address)] };
+  let srtp: NegotiatedSrtp | null = null;
+  if (encryption === 'sdes') {
+    const answered = cryptoLines(answerSdp, session.media.indexOf(audio));
+    const ours = offeredCrypto.find((line) => answered.some((theirs) => theirs.tag === line.tag && theirs.suite === line.suite));
+    const theirs = answered.find((line) => line.tag === ours?.tag);
+    if (!ours || !theirs) throw sdpError('the answer accepts none of the offered a=crypto lines');
+    srtp = { suite: ours.suite, tag: ours.tag, inboundKey: theirs.key, outboundKey: ours.key };
+  }
+  const remote = describeRemote(session, encryption, chosen, offered);
+  return { ...remote, localDirection: ANSWER_DIRECTION[directionOf(audio, session, address)], srtp };
 }

@@ -6,10 +6,16 @@ import type { Room } from '../../server/rooms/Room.js';
 import type { ProducerAppData } from '../../server/rooms/RoomTypes.js';
 import { InvalidStateError, NotFoundError } from '../../server/errors.js';
 import { MixerThread } from '../media/MixerThread.js';
-import type { MixerSourceActivity, MixerThreadOptions } from '../media/mixerProtocol.js';
+import type { MixerSourceActivity, MixerSourceSpec, MixerThreadOptions } from '../media/mixerProtocol.js';
 import type { DtmfEvent } from '../media/DtmfDetector.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { NegotiatedAudio } from './PhoneSdp.js';
+
+/** The mixer source's SRTP keys of a negotiation: none for plain RTP. */
+function srtpSpec(negotiated: NegotiatedAudio): Pick<MixerSourceSpec, 'srtp'> {
+  const { srtp } = negotiated;
+  return srtp ? { srtp: { suite: srtp.suite, inboundKey: srtp.inboundKey, outboundKey: srtp.outboundKey } } : {};
+}
 
 const LOOPBACK = '127.0.0.1';
 
@@ -147,7 +153,8 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
 
   /**
    * Opens the phone's RTP socket on the media interface and returns its port (for our SDP). The phone
-   * is heard by nobody and hears nothing until `admit`.
+   * is heard by nobody and hears nothing until `admit`. With SDES keys, the socket takes SRTP only and
+   * everything sent from it is SRTP.
    */
   async openPhone(legId: string, negotiated: NegotiatedAudio): Promise<number> {
     if (this.#closed) throw new InvalidStateError('room audio bridge is closed');
@@ -159,7 +166,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
         sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
         clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
         ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
-        bindAddress: this.#mediaIp, latch: true,
+        bindAddress: this.#mediaIp, latch: true, ...srtpSpec(negotiated),
       });
       await this.#mixer.muteSource(legId, true);
       return port;
@@ -198,7 +205,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
 
   /**
    * Applies a (re-)negotiation: a new codec re-creates the leg's decode and encode paths on the same
-   * socket; hold stops our sending, resume restarts it.
+   * socket; new SDES keys re-key it; hold stops our sending, resume restarts it.
    */
   async setDirection(legId: string, negotiated: NegotiatedAudio): Promise<void> {
     const leg = this.#leg(legId);
@@ -211,11 +218,21 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
         sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
         clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
         ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+        ...srtpSpec(negotiated),
       });
       if (leg.sending) {
         await this.#mixer.removeLeg(legId);
         leg.sending = false;
       }
+    } else if (negotiated.srtp && (before.srtp?.suite !== negotiated.srtp.suite || before.srtp.inboundKey !== negotiated.srtp.inboundKey
+      || before.srtp.outboundKey !== negotiated.srtp.outboundKey)) {
+      // A dial-out learns the phone's key from the answer; a re-INVITE may bring new keys.
+      await this.#mixer.updateSource({
+        sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
+        clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
+        ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+        ...srtpSpec(negotiated),
+      });
     }
     const shouldSend = leg.participant !== null && (negotiated.localDirection === 'sendrecv' || negotiated.localDirection === 'sendonly');
     if (leg.sending && !shouldSend) {

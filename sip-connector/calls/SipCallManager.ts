@@ -5,6 +5,7 @@ import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { RemovalReason } from '../../server/rooms/RoomTypes.js';
+import { SRTP_KEY_MATERIAL_LENGTH } from '../media/SrtpContext.js';
 import { DigestServer } from '../sip/DigestServer.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { OutgoingCall } from '../sip/OutgoingCall.js';
@@ -12,7 +13,9 @@ import { SipUri } from '../sip/SipUri.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { CallDispatcher } from './CallDispatcher.js';
-import { buildAnswer, createOffer, negotiateOffer, readAnswer, type NegotiatedAudio, type PhoneCodecName } from './PhoneSdp.js';
+import {
+  buildAnswer, createOffer, negotiateOffer, newOfferCrypto, readAnswer, type NegotiatedAudio, type PhoneCodecName,
+} from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
@@ -51,6 +54,8 @@ interface CallRecord {
   pin: { expected: string; attempts: number; max: number; digits: string; timer: NodeJS.Timeout } | null;
   caller: { number: string; displayName: string };
   attributes: Record<string, string>;
+  /** Ends the call when its room closes; removed from the room when the call ends. */
+  onRoomClose?: () => void;
 }
 
 const ENDED_HISTORY = 200;
@@ -167,7 +172,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       sip.reject(488, 'Offer Required');
       return;
     }
-    const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[]);
+    const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[], trunk.mediaEncryption);
     const { room } = await this.#options.rooms.getOrCreate(roomName);
     const legId = sip.callId;
     const { bridge, port } = await this.#openPhone(room, legId, negotiated);
@@ -288,10 +293,16 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const codecs = trunk.codecs as PhoneCodecName[];
     const legId = `out-${randomBytes(6).toString('hex')}`;
     // Our offer's first codec until the answer says otherwise.
+    const crypto = trunk.mediaEncryption === 'sdes' ? newOfferCrypto() : [];
     const provisional = readAnswer(createOffer(codecs, { address: '127.0.0.1', port: 9 }, '0'), codecs);
+    // SDES: until the answer brings the phone's key, the socket unprotects with a key nobody has, so
+    // whatever arrives before it (early media, strays) is dropped rather than taken in the clear.
+    if (crypto[0]) {
+      provisional.srtp = { suite: crypto[0].suite, tag: crypto[0].tag, inboundKey: randomBytes(SRTP_KEY_MATERIAL_LENGTH).toString('base64'), outboundKey: crypto[0].key };
+    }
     const { bridge, port } = await this.#openPhone(room, legId, provisional);
     const sessionId = String(randomInt(1, 2 ** 31));
-    const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId);
+    const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId, 1, crypto);
     let sip: OutgoingCall;
     try {
       sip = this.#options.ua.sendInvite(target.toString(), offer, {
@@ -332,7 +343,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       sip.once('answered', (answerSdp) => {
         void (async () => {
           try {
-            const negotiated = readAnswer(answerSdp, codecs);
+            const negotiated = readAnswer(answerSdp, codecs, crypto);
             await bridge.setDirection(legId, negotiated);
             call.negotiated = negotiated;
             call.info.codec = negotiated.codec.name;
@@ -381,14 +392,21 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     sip.once('ended', (reason) => void this.#end(call, reason === 'remote-bye' ? 'remote-hangup' : reason));
     sip.on('dtmf', (digit) => this.#onDigit(call, digit));
     sip.offerHandler = (remoteSdp) => this.#onReoffer(call, remoteSdp);
+    // A participant is ended by its room's close, but a caller still at the PIN prompt (or a dial-out still
+    // ringing) is none yet: without this it stayed connected to a closed mixer, which the media check skips.
+    call.onRoomClose = () => void this.#end(call, 'room-closed');
+    call.room.once('close', call.onRoomClose);
   }
 
   /** A re-INVITE or UPDATE with SDP: same codec, new direction or address (hold, resume, moved phone). */
   #onReoffer(call: CallRecord, remoteSdp: string): string | undefined {
     if (!call.negotiated) return undefined;
     try {
-      const negotiated = negotiateOffer(remoteSdp, [call.negotiated.codec.name]);
-      if (negotiated.codec.payloadType !== call.negotiated.codec.payloadType) return undefined;
+      const previous = call.negotiated;
+      const negotiated = negotiateOffer(remoteSdp, [previous.codec.name], previous.srtp ? 'sdes' : 'none');
+      if (negotiated.codec.payloadType !== previous.codec.payloadType) return undefined;
+      // Our key stays while the suite does: a fresh one would restart our stream's rollover counter for nothing.
+      if (negotiated.srtp && previous.srtp?.suite === negotiated.srtp.suite) negotiated.srtp.outboundKey = previous.srtp.outboundKey;
       call.negotiated = negotiated;
       call.info.onHold = negotiated.localDirection !== 'sendrecv';
       call.bridge.setDirection(call.legId, negotiated).catch((error: unknown) => {
@@ -431,6 +449,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.info.endedAt = new Date().toISOString();
     call.info.endReason = reason;
     if (call.pin) clearTimeout(call.pin.timer);
+    if (call.onRoomClose) call.room.off('close', call.onRoomClose);
     this.#calls.delete(call.info.id);
     this.#ended.unshift({ ...call.info });
     this.#ended.length = Math.min(this.#ended.length, ENDED_HISTORY);

@@ -1,5 +1,6 @@
 import type { DtmfEvent } from './DtmfDetector.js';
 import type { MixEngineStats } from './MixEngine.js';
+import type { SrtpSuite } from './SrtpContext.js';
 
 /** A source as the main thread describes it. */
 export interface MixerSourceSpec {
@@ -15,6 +16,11 @@ export interface MixerSourceSpec {
   latch?: boolean;
   /** Also relay each received audio packet here, SSRC rewritten (the phone's audio into a mediasoup producer). */
   forward?: { ip: string; port: number; ssrc: number };
+  /**
+   * SDES-SRTP on this socket (base64 master key || salt): what arrives is unprotected with the phone's key
+   * (failures dropped), what legs send from the socket is protected with ours.
+   */
+  srtp?: { suite: SrtpSuite; inboundKey: string; outboundKey: string };
 }
 
 /** Per-source traffic, for media timeouts. */
@@ -25,6 +31,8 @@ export interface MixerSourceActivity {
   idleMs: number | null;
   /** Where packets come from (latched address), once known. */
   remote: { ip: string; port: number } | null;
+  /** SRTP packets dropped (authentication, replay, malformed); they count nowhere else. */
+  srtpDropped: number;
 }
 
 /** A leg as the main thread describes it. */
@@ -49,6 +57,8 @@ export interface MixerStats extends MixEngineStats {
   skippedTicks: number;
   packetsIn: number;
   sendErrors: number;
+  /** SRTP packets dropped on receipt, all sources. */
+  srtpDropped: number;
   /** Share of the worker's event loop spent busy, 0..1. */
   utilization: number;
 }

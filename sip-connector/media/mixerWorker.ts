@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MediaConfigError } from './MediaConfigError.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
+import { SrtpContext } from './SrtpContext.js';
 import type {
   MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
@@ -22,10 +23,14 @@ const specs = new Map<string, MixerSourceSpec>();
 const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
 /** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
-const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean }>();
+const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean;
+  srtpDropped: number }>();
+/** SDES-SRTP sources: the phone's key unprotects what arrives, ours protects what legs send from the socket. */
+const srtpContexts = new Map<string, { inbound: SrtpContext; inboundKey: string; outbound: SrtpContext; outboundKey: string }>();
 let sharedSocket: dgram.Socket | null = null;
 let packetsIn = 0;
 let sendErrors = 0;
+let srtpDropped = 0;
 const eluStart = performance.eventLoopUtilization();
 
 function post(message: MixerMessage): void {
@@ -46,7 +51,17 @@ const engine = new MixEngine(
     // Symmetric RTP: once a latching source has been heard, answer where its packets come from.
     const latched = route.viaSource !== null ? activity.get(route.viaSource) : undefined;
     const target = latched?.latch && latched.remote ? latched.remote : route;
-    socket.send(datagram, target.port, target.ip, onSendDone);
+    const srtp = route.viaSource !== null ? srtpContexts.get(route.viaSource) : undefined;
+    let packet = datagram;
+    if (srtp) {
+      try {
+        packet = srtp.outbound.protect(datagram);
+      } catch {
+        sendErrors++;
+        return;
+      }
+    }
+    socket.send(packet, target.port, target.ip, onSendDone);
   },
   (sourceId, event) => post({ type: 'dtmf', sourceId, event }),
   { mixRate: options.mixRate, jitterTargetMs: options.jitterTargetMs, adaptiveJitter: options.adaptiveJitter },
@@ -69,8 +84,27 @@ function bindSocket(address = bindAddress): Promise<dgram.Socket> {
   });
 }
 
+/**
+ * Keys (or re-keys) a source for SDES-SRTP. A direction whose key and suite are unchanged keeps its context: its
+ * rollover counters and replay window must survive a re-negotiation that kept the key.
+ */
+function setSrtp(sourceId: string, srtp: MixerSourceSpec['srtp']): void {
+  if (!srtp) return;
+  const current = srtpContexts.get(sourceId);
+  srtpContexts.set(sourceId, {
+    inbound: current?.inboundKey === srtp.inboundKey && current.inbound.suite === srtp.suite
+      ? current.inbound : SrtpContext.fromBase64(srtp.suite, srtp.inboundKey),
+    inboundKey: srtp.inboundKey,
+    outbound: current?.outboundKey === srtp.outboundKey && current.outbound.suite === srtp.suite
+      ? current.outbound : SrtpContext.fromBase64(srtp.suite, srtp.outboundKey),
+    outboundKey: srtp.outboundKey,
+  });
+}
+
 async function addSource(spec: MixerSourceSpec): Promise<number> {
   if (sockets.has(spec.sourceId)) throw new MediaConfigError(`source ${spec.sourceId} exists`);
+  // Keyed before the socket exists, so that no packet is ever taken in the clear; bad keys fail here.
+  setSrtp(spec.sourceId, spec.srtp);
   engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
     clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
   let socket: dgram.Socket;
@@ -78,14 +112,28 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     socket = await bindSocket(spec.bindAddress);
   } catch (error) {
     engine.removeSource(spec.sourceId);
+    srtpContexts.delete(spec.sourceId);
     throw error;
   }
   const id = spec.sourceId;
-  const seen: { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean } = {
-    packets: 0, lastAt: null, remote: null, latch: spec.latch === true,
+  const seen: { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean; srtpDropped: number } = {
+    packets: 0, lastAt: null, remote: null, latch: spec.latch === true, srtpDropped: 0,
   };
   activity.set(id, seen);
-  socket.on('message', (msg, rinfo) => {
+  socket.on('message', (datagram, rinfo) => {
+    // An SRTP packet that fails authentication or replay checks is no traffic at all: it neither keeps the
+    // call alive nor moves the latch, so a forger can neither hijack the media nor be heard.
+    let msg: Buffer = datagram;
+    const srtp = srtpContexts.get(id);
+    if (srtp) {
+      try {
+        msg = srtp.inbound.unprotect(datagram);
+      } catch {
+        srtpDropped++;
+        seen.srtpDropped++;
+        return;
+      }
+    }
     packetsIn++;
     seen.packets++;
     seen.lastAt = performance.now();
@@ -121,6 +169,7 @@ function updateSource(spec: MixerSourceSpec): void {
   engine.removeSource(spec.sourceId);
   engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
     clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+  setSrtp(spec.sourceId, spec.srtp);
   specs.set(spec.sourceId, { ...specs.get(spec.sourceId), ...spec });
 }
 
@@ -128,6 +177,7 @@ function sourceActivity(): MixerSourceActivity[] {
   const now = performance.now();
   return [...activity].map(([sourceId, seen]) => ({
     sourceId, packets: seen.packets, idleMs: seen.lastAt === null ? null : Math.round(now - seen.lastAt), remote: seen.remote,
+    srtpDropped: seen.srtpDropped,
   }));
 }
 
@@ -136,6 +186,7 @@ function removeSource(sourceId: string): boolean {
   relays.get(sourceId)?.socket.close();
   relays.delete(sourceId);
   activity.delete(sourceId);
+  srtpContexts.delete(sourceId);
   specs.delete(sourceId);
   sockets.delete(sourceId);
   socket?.close();
@@ -154,7 +205,7 @@ async function addLeg(spec: MixerLegSpec): Promise<void> {
 function stats(): MixerStats {
   const c = clock.stats;
   return { ...engine.stats(), lateTicks: c.lateTicks, maxTickLatenessMs: c.maxLatenessMs,
-    skippedTicks: c.skippedTicks, packetsIn, sendErrors,
+    skippedTicks: c.skippedTicks, packetsIn, sendErrors, srtpDropped,
     utilization: performance.eventLoopUtilization(eluStart).utilization };
 }
 

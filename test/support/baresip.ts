@@ -16,6 +16,10 @@ export interface BaresipPhoneOptions {
   toneHz: number;
   /** How long the phone may live; it is killed after that. */
   lifetimeMs: number;
+  /** SDES-SRTP required on its calls (the srtp module, `mediaenc=srtp-mand`); plain RTP by default. */
+  srtp?: boolean;
+  /** Print SIP messages to the output (baresip -s), e.g. to look at the SDP it got. */
+  sipTrace?: boolean;
 }
 
 /** One ctrl_tcp event, e.g. `{ type: 'CALL_ESTABLISHED', param: 'sip:…' }`. */
@@ -77,6 +81,7 @@ export class BaresipPhone {
       'module\t\t\taufile.so',
       'module\t\t\talsa.so',
       'module\t\t\tsndfile.so',
+      ...(options.srtp ? ['module\t\t\tsrtp.so'] : []),
       'module_app\t\taccount.so',
       'module_app\t\tmenu.so',
       'module_app\t\tctrl_tcp.so',
@@ -85,9 +90,9 @@ export class BaresipPhone {
       '',
     ].join('\n'));
     writeFileSync(join(dir, 'accounts'),
-      `<sip:${options.user}@127.0.0.1:${options.sipPort}>;regint=0;answermode=auto;audio_codecs=PCMU\n`);
+      `<sip:${options.user}@127.0.0.1:${options.sipPort}>;regint=0;answermode=auto;audio_codecs=PCMU${options.srtp ? ';mediaenc=srtp-mand' : ''}\n`);
     writeFileSync(join(dir, 'contacts'), '');
-    const peer = spawnPeer('baresip', ['-f', dir], { timeoutMs: options.lifetimeMs });
+    const peer = spawnPeer('baresip', ['-f', dir, ...(options.sipTrace ? ['-s'] : [])], { timeoutMs: options.lifetimeMs });
     const phone = new BaresipPhone(options, dir, recordDir, peer);
     try {
       await phone.#connect();

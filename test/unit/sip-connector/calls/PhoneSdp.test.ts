@@ -1,6 +1,6 @@
 import { parse } from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import { answerOffer, createOffer, readAnswer } from '../../../../sip-connector/calls/PhoneSdp.js';
+import { answerOffer, createOffer, newOfferCrypto, readAnswer } from '../../../../sip-connector/calls/PhoneSdp.js';
 import { UnsupportedError } from '../../../../server/errors.js';
 
 const local = { address: '127.0.0.1', port: 30000 };
@@ -72,5 +72,79 @@ describe('PhoneSdp', () => {
     const negotiated = readAnswer(offer(['m=audio 6000 RTP/AVP 8 101', 'a=rtpmap:101 telephone-event/8000', 'a=recvonly']), ['PCMA', 'opus']);
     expect(negotiated).toMatchObject({ codec: { name: 'PCMA' }, telephoneEvent: { payloadType: 101 }, localDirection: 'sendonly' });
     expect(() => readAnswer(offer(['m=audio 6000 RTP/AVP 0']), ['PCMA'])).toThrow(UnsupportedError);
+  });
+
+  describe('SDES-SRTP', () => {
+    const KEY = 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz';
+    const KEY2 = 'PS1uQCVeeCFCR3l5Zi8oNXQhIzkiXG5FIW0haVJr';
+
+    function refused(run: () => unknown): number {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(UnsupportedError);
+        return (error as UnsupportedError).sipStatus;
+      }
+      throw new Error('accepted');
+    }
+
+    it('answers RTP/SAVP with the offered tag and suite and a fresh key of ours', () => {
+      const { answerSdp, negotiated } = answerOffer(offer([
+        'm=audio 4000 RTP/SAVP 0 101', 'a=rtpmap:101 telephone-event/8000',
+        `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|2^31`,
+        `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${KEY2}`,
+      ]), ['PCMU'], local, '1', 1, 'sdes');
+      expect(negotiated.srtp).toMatchObject({ suite: 'AES_CM_128_HMAC_SHA1_80', tag: 1, inboundKey: KEY });
+      expect(Buffer.from(negotiated.srtp!.outboundKey, 'base64')).toHaveLength(30);
+      expect(negotiated.srtp!.outboundKey).not.toBe(KEY);
+      const answer = parse(answerSdp);
+      expect(answer.media[0]).toMatchObject({ protocol: 'RTP/SAVP', payloads: '0 101' });
+      expect(answer.media[0]!.crypto).toEqual([{ id: 1, suite: 'AES_CM_128_HMAC_SHA1_80', config: `inline:${negotiated.srtp!.outboundKey}` }]);
+      // Each answer gets its own key.
+      const again = answerOffer(offer(['m=audio 4000 RTP/SAVP 0', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`]), ['PCMU'], local, '1', 1, 'sdes');
+      expect(again.negotiated.srtp!.outboundKey).not.toBe(negotiated.srtp!.outboundKey);
+    });
+
+    it('skips a=crypto lines it cannot honour and takes the first it can', () => {
+      const { negotiated, answerSdp } = answerOffer(offer([
+        'm=audio 4000 RTP/SAVP 0',
+        `a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:${KEY}${KEY}`,
+        `a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|2^20|1:4`,
+        `a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:${KEY} KDR=1`,
+        `a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|2^8`,
+        `a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:${KEY.slice(0, 20)}`,
+        `a=crypto:6 AES_CM_128_HMAC_SHA1_32 inline:${KEY2}`,
+      ]), ['PCMU'], local, '1', 1, 'sdes');
+      expect(negotiated.srtp).toMatchObject({ suite: 'AES_CM_128_HMAC_SHA1_32', tag: 6, inboundKey: KEY2 });
+      expect(parse(answerSdp).media[0]!.crypto).toHaveLength(1);
+    });
+
+    it('holds a trunk to its encryption policy with 488', () => {
+      // RTP/AVP to an SDES trunk; RTP/SAVP without a usable key; RTP/SAVP to a plain trunk.
+      expect(refused(() => answerOffer(offer(['m=audio 4000 RTP/AVP 0']), ['PCMU'], local, '1', 1, 'sdes'))).toBe(488);
+      expect(refused(() => answerOffer(offer(['m=audio 4000 RTP/SAVP 0']), ['PCMU'], local, '1', 1, 'sdes'))).toBe(488);
+      expect(refused(() => answerOffer(offer(['m=audio 4000 RTP/SAVP 0', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}|1:4`]),
+        ['PCMU'], local, '1', 1, 'sdes'))).toBe(488);
+      expect(refused(() => answerOffer(offer(['m=audio 4000 RTP/SAVP 0', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`]),
+        ['PCMU'], local, '1', 1, 'none'))).toBe(488);
+      expect(answerOffer(offer(['m=audio 4000 RTP/AVP 0']), ['PCMU'], local, '1', 1, 'none').negotiated.srtp).toBeNull();
+    });
+
+    it('offers both suites for dial-out and keys the call from the answer', () => {
+      const crypto = newOfferCrypto();
+      expect(crypto.map((line) => [line.tag, line.suite])).toEqual([[1, 'AES_CM_128_HMAC_SHA1_80'], [2, 'AES_CM_128_HMAC_SHA1_32']]);
+      expect(crypto[0]!.key).not.toBe(crypto[1]!.key);
+      const ours = parse(createOffer(['PCMU'], local, '7', 1, crypto));
+      expect(ours.media[0]!.protocol).toBe('RTP/SAVP');
+      expect(ours.media[0]!.crypto?.map((line) => `${line.id} ${line.suite} ${line.config}`))
+        .toEqual(crypto.map((line) => `${line.tag} ${line.suite} inline:${line.key}`));
+      const negotiated = readAnswer(offer(['m=audio 6000 RTP/SAVP 0', `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${KEY}`]), ['PCMU'], crypto);
+      expect(negotiated.srtp).toEqual({ suite: 'AES_CM_128_HMAC_SHA1_32', tag: 2, inboundKey: KEY, outboundKey: crypto[1]!.key });
+      // A tag we did not offer, a suite that does not match its tag, plain RTP: all 488.
+      expect(refused(() => readAnswer(offer(['m=audio 6000 RTP/SAVP 0', `a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`]), ['PCMU'], crypto))).toBe(488);
+      expect(refused(() => readAnswer(offer(['m=audio 6000 RTP/SAVP 0', `a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:${KEY}`]), ['PCMU'], crypto))).toBe(488);
+      expect(refused(() => readAnswer(offer(['m=audio 6000 RTP/AVP 0']), ['PCMU'], crypto))).toBe(488);
+      expect(parse(createOffer(['PCMU'], local, '7')).media[0]!.crypto).toBeUndefined();
+    });
   });
 });
