@@ -18,6 +18,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly #speakerObserver: types.ActiveSpeakerObserver;
   readonly #logger: Logger;
   #emptyTimer: NodeJS.Timeout | undefined;
+  /** Holders keeping an empty room open: callers at a PIN prompt, dial-outs still ringing. */
+  #holds = 0;
   #closed = false;
 
   constructor(name: string, router: types.Router, speakerObserver: types.ActiveSpeakerObserver, options: RoomOptions) {
@@ -96,6 +98,22 @@ export class Room extends TypedEmitter<RoomEvents> {
     return participant;
   }
 
+  /**
+   * Keeps the room open while something is on its way in that is not a participant yet; the returned
+   * function lets go (once).
+   */
+  hold(): () => void {
+    this.#holds += 1;
+    clearTimeout(this.#emptyTimer);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      this.#armEmptyTimer();
+    };
+  }
+
   /** Removes a participant (REST kick, leave). */
   remove(participantId: string, reason: RemovalReason): void {
     this.getParticipant(participantId).close(reason);
@@ -123,10 +141,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   #armEmptyTimer(): void {
-    if (this.#closed || this.#participants.size > 0) return;
+    if (this.#closed || this.#participants.size > 0 || this.#holds > 0) return;
     clearTimeout(this.#emptyTimer);
     this.#emptyTimer = setTimeout(() => {
-      if (this.#participants.size === 0) {
+      if (this.#participants.size === 0 && this.#holds === 0) {
         this.#logger.info('room empty for the grace period; closing');
         this.close();
       }

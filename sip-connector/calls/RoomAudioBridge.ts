@@ -22,8 +22,11 @@ const LOOPBACK = '127.0.0.1';
 export type RoomAudioBridgeEvents = {
   /** A key press finished on a phone leg (RFC 4733 end of event). */
   dtmf: [legId: string, digit: string, durationMs: number];
-  close: [];
+  /** `mixer-exit`: the mixer thread died; `room-closed`: its room ended; `released`: closed by its owner. */
+  close: [reason: BridgeCloseReason];
 };
+
+export type BridgeCloseReason = 'mixer-exit' | 'room-closed' | 'released';
 
 interface PhoneLeg {
   negotiated: NegotiatedAudio;
@@ -65,12 +68,12 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     this.#mediaIp = mediaIp;
     this.#logger = createLogger('room-audio-bridge', { roomId: room.name });
     mixer.on('dtmf', (sourceId, event) => this.#onDtmf(sourceId, event));
-    mixer.on('exit', () => this.close());
+    mixer.on('exit', () => this.close('mixer-exit'));
     const onNewProducer = (participantId: string, producer: types.Producer<ProducerAppData>) => {
       if (this.#isRoomAudio(participantId, producer)) this.#feed(producer);
     };
     const onProducerClosed = (_participantId: string, producerId: string) => void this.#unfeed(producerId);
-    const onRoomClose = () => this.close();
+    const onRoomClose = () => this.close('room-closed');
     // A REST mute pauses the phone's producer; other phones hear it through the mixer, so mute it there too.
     const onPaused = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, true);
     const onResumed = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, false);
@@ -328,7 +331,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   }
 
   /** Stops the mixer and every feed. */
-  close(): void {
+  close(reason: BridgeCloseReason = 'released'): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const off of this.#detach.splice(0)) off();
@@ -337,6 +340,6 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     for (const leg of this.#legs.values()) leg.transport?.close();
     this.#legs.clear();
     void this.#mixer.close();
-    this.safeEmit('close');
+    this.safeEmit('close', reason);
   }
 }

@@ -56,10 +56,15 @@ interface CallRecord {
   attributes: Record<string, string>;
   /** Ends the call when its room closes; removed from the room when the call ends. */
   onRoomClose?: () => void;
+  /** Lets go of the room's hold, taken while the call is not a participant yet. */
+  releaseRoom?: () => void;
+  /** The call is on its way out after a last prompt: no media timeout for it. */
+  leaving?: boolean;
 }
 
 const ENDED_HISTORY = 200;
 const MEDIA_CHECK_INTERVAL_MS = 2000;
+const SHUTDOWN_BYE_WAIT_MS = 5000;
 
 const userOf = (uri: SipUri | undefined): string => uri?.user ?? '';
 /**
@@ -137,6 +142,17 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (!/^[0-9A-D*#]{1,32}$/.test(digits)) throw new BadRequestError('digits: 1-32 of 0-9, A-D, * and #');
     const call = this.#record(callId);
     await call.bridge.sendDtmf(call.legId, digits);
+  }
+
+  /** The room's audio bridge (its mixer), when phones are in it: diagnostics and metrics. */
+  async audioBridge(room: string): Promise<RoomAudioBridge | undefined> {
+    const bridge = await this.#bridges.get(room)?.catch(() => undefined);
+    return bridge && !bridge.closed ? bridge : undefined;
+  }
+
+  /** Rooms with a running mixer. */
+  get mixedRooms(): string[] {
+    return [...this.#bridges.keys()];
   }
 
   /** The audio path of a call's leg, for diagnostics. */
@@ -277,6 +293,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     // Say goodbye before hanging up; bounded so a long recording cannot hold the line.
     clearTimeout(pin.timer);
     call.pin = null;
+    call.leaving = true;
     const playMs = Math.min(this.#prompt(call, 'goodbye'), 8000);
     setTimeout(() => void this.#end(call, 'pin-failed'), playMs + 300).unref();
   }
@@ -396,6 +413,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     // ringing) is none yet: without this it stayed connected to a closed mixer, which the media check skips.
     call.onRoomClose = () => void this.#end(call, 'room-closed');
     call.room.once('close', call.onRoomClose);
+    // Until it joins, the call is no participant: keep its room from closing as empty meanwhile.
+    call.releaseRoom = call.room.hold();
   }
 
   /** A re-INVITE or UPDATE with SDP: same codec, new direction or address (hold, resume, moved phone). */
@@ -431,6 +450,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     });
     call.participant = participant;
     call.info.participantId = participant.id;
+    call.releaseRoom?.();
     // In the room from here on (its media is connected next).
     call.info.state = 'active';
     participant.once('close', (reason) => {
@@ -450,6 +470,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.info.endReason = reason;
     if (call.pin) clearTimeout(call.pin.timer);
     if (call.onRoomClose) call.room.off('close', call.onRoomClose);
+    call.releaseRoom?.();
     this.#calls.delete(call.info.id);
     this.#ended.unshift({ ...call.info });
     this.#ended.length = Math.min(this.#ended.length, ENDED_HISTORY);
@@ -497,8 +518,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       const call = [...this.#calls.values()].find((candidate) => candidate.legId === legId);
       if (call) this.#onDigit(call, digit);
     });
-    created.once('close', () => {
+    created.once('close', (reason) => {
       if (this.#bridges.get(room.name) === bridge) this.#bridges.delete(room.name);
+      // A mixer that died leaves its calls without audio: end them rather than keep silent lines up.
+      if (reason !== 'mixer-exit') return;
+      for (const call of [...this.#calls.values()]) {
+        if (call.bridge === created) void this.#end(call, 'media-failure');
+      }
     });
     return created;
   }
@@ -511,7 +537,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       if (bridge.closed) continue;
       const activity = await bridge.activity().catch(() => new Map());
       for (const call of this.#calls.values()) {
-        if (call.bridge !== bridge || !call.negotiated || call.info.answeredAt === null) continue;
+        if (call.bridge !== bridge || !call.negotiated || call.info.answeredAt === null || call.leaving) continue;
         const direction = call.negotiated.localDirection;
         if (direction === 'inactive' || direction === 'sendonly') continue;
         const seen = activity.get(call.legId);
@@ -528,7 +554,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#mediaTimer);
-    await Promise.all([...this.#calls.values()].map((call) => this.#end(call, 'shutdown')));
+    // BYEs go out together; a phone that does not answer its BYE must not hold the shutdown for 32 s.
+    const ending = Promise.all([...this.#calls.values()].map((call) => this.#end(call, 'shutdown')));
+    await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BYE_WAIT_MS).unref())]);
     for (const bridge of this.#bridges.values()) void bridge.then((b) => b.close(), () => undefined);
     this.#bridges.clear();
   }

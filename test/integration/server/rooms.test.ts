@@ -69,6 +69,19 @@ describe('rooms on real mediasoup workers', () => {
     expect(rooms.find('grace')).toBeUndefined();
   });
 
+  it('a hold keeps an empty room open past the grace period until it is released', async () => {
+    const { room } = await rooms.getOrCreate('held', { emptyTimeoutSeconds: 1 });
+    const release = room.hold();
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(room.closed).toBe(false);
+    release();
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(room.closed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(room.closed).toBe(true);
+  });
+
   it('closing a room closes its participants and their transports', async () => {
     const { room } = await rooms.getOrCreate('teardown');
     const participant = room.join({ identity: 'erin', displayName: 'Erin', kind: 'webrtc' });

@@ -16,6 +16,7 @@ beforeAll(async () => {
   await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
   await configure(server, 'dispatch-rules', { id: 'doomed', name: 'room to delete', type: 'direct', room: 'doomed', numbers: ['4200'] });
   await configure(server, 'dispatch-rules', { id: 'doomed-pin', name: 'PIN room to delete', type: 'direct', room: 'doomed-pin', numbers: ['4201'], pin: '9999' });
+  await configure(server, 'dispatch-rules', { id: 'fragile', name: 'room whose mixer dies', type: 'direct', room: 'fragile', numbers: ['4202'] });
 });
 
 afterAll(async () => {
@@ -68,6 +69,22 @@ describe('calls ended by their room or the server going away, with SIPp callers'
     const ended = (await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${waiting!.id}`)).body.call;
     expect(ended).toMatchObject({ state: 'ended', endReason: 'room-closed', participantId: null });
     expect(Date.parse(ended.endedAt!) - deletedAt, 'BYE right away, not at the media timeout').toBeLessThan(2000);
+    expect(await expectNothingLeft(server)).toEqual([]);
+  });
+
+  it('a room mixer that dies ends its calls with BYE (endReason media-failure) instead of leaving silent lines up', async () => {
+    const peer = caller(server, '4202');
+    await eventually(() => callsIn(server, 'fragile'), (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+    await pastItsPause();
+    const bridge = await server.sipCalls!.audioBridge('fragile');
+    expect(bridge).toBeDefined();
+    // Terminating the worker thread is what a crash inside it looks like from the main thread.
+    await bridge!.mixer.close();
+    const { code, out } = await peer.result;
+    expect(code, out).toBe(0);
+    const [ended] = await callsIn(server, 'fragile');
+    expect(ended).toMatchObject({ state: 'ended', endReason: 'media-failure' });
+    expect(await participants(server, 'fragile')).toEqual([]);
     expect(await expectNothingLeft(server)).toEqual([]);
   });
 
