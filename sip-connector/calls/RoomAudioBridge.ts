@@ -5,6 +5,7 @@ import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { ProducerAppData } from '../../server/rooms/RoomTypes.js';
 import { InvalidStateError, NotFoundError } from '../../server/errors.js';
+import { AUDIO_LEVEL_URI } from '../media/AudioLevelStamp.js';
 import { MixerThread } from '../media/MixerThread.js';
 import type { MixerSourceActivity, MixerSourceSpec, MixerThreadOptions } from '../media/mixerProtocol.js';
 import type { DtmfEvent } from '../media/DtmfDetector.js';
@@ -18,6 +19,8 @@ function srtpSpec(negotiated: NegotiatedAudio): Pick<MixerSourceSpec, 'srtp'> {
 }
 
 const LOOPBACK = '127.0.0.1';
+/** One-byte header extension id of the audio level on relayed phone packets (only mediasoup reads it). */
+const AUDIO_LEVEL_EXTENSION_ID = 1;
 
 export type RoomAudioBridgeEvents = {
   /** A key press finished on a phone leg (RFC 4733 end of event). */
@@ -193,15 +196,20 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     leg.transport = transport;
     leg.participant = participant;
     const ssrc = randomInt(1, 2 ** 31);
+    // The relay stamps G.711 packets with their audio level, so phones take part in active-speaker detection.
+    const stampsLevel = codec.name === 'PCMU' || codec.name === 'PCMA';
     const producer = await participant.produce(transport.id, 'audio', {
       codecs: [{
         mimeType: `audio/${codec.name}`, payloadType: codec.payloadType, clockRate: codec.clockRate,
         ...(codec.name === 'opus' ? { channels: 2 } : {}),
       }],
       encodings: [{ ssrc }],
+      ...(stampsLevel ? { headerExtensions: [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }] } : {}),
     }, 'phone');
     leg.producer = producer;
-    await this.#mixer.setForward(legId, { ip: LOOPBACK, port: transport.tuple.localPort, ssrc });
+    await this.#mixer.setForward(legId, {
+      ip: LOOPBACK, port: transport.tuple.localPort, ssrc, ...(stampsLevel ? { audioLevelExtensionId: AUDIO_LEVEL_EXTENSION_ID } : {}),
+    });
     await this.setDirection(legId, leg.negotiated);
     return producer;
   }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { DtmfEvent } from './DtmfDetector.js';
 import type {
-  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
+  MixerForward, MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
 import { MixerThreadError } from './MixerThreadError.js';
 
@@ -137,7 +137,7 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
   }
 
   /** Relays a source's audio packets (SSRC rewritten) to `forward`, from a loopback socket of its own. */
-  setForward(sourceId: string, forward: { ip: string; port: number; ssrc: number }): Promise<void> {
+  setForward(sourceId: string, forward: MixerForward): Promise<void> {
     return this.request({ op: 'setForward', sourceId, forward }) as Promise<void>;
   }
 

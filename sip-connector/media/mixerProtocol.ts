@@ -15,12 +15,21 @@ export interface MixerSourceSpec {
   /** Track where the RTP really comes from, so a leg sending from this source follows it (NATed phones). */
   latch?: boolean;
   /** Also relay each received audio packet here, SSRC rewritten (the phone's audio into a mediasoup producer). */
-  forward?: { ip: string; port: number; ssrc: number };
+  forward?: MixerForward;
   /**
    * SDES-SRTP on this socket (base64 master key || salt): what arrives is unprotected with the phone's key
    * (failures dropped), what legs send from the socket is protected with ours.
    */
   srtp?: { suite: SrtpSuite; inboundKey: string; outboundKey: string };
+}
+
+/** Where a source's audio packets are relayed (a mediasoup producer), SSRC rewritten. */
+export interface MixerForward {
+  ip: string;
+  port: number;
+  ssrc: number;
+  /** Stamp an RFC 6464 audio level under this one-byte extension id (G.711 sources). */
+  audioLevelExtensionId?: number;
 }
 
 /** Per-source traffic, for media timeouts. */
@@ -89,7 +98,7 @@ export type MixerRequest =
   | { id: number; op: 'updateSource'; spec: MixerSourceSpec }
   | { id: number; op: 'playPrompt'; legId: string; samples: Int16Array; sampleRate: number }
   | { id: number; op: 'setLegIsolated'; legId: string; isolated: boolean }
-  | { id: number; op: 'setForward'; sourceId: string; forward: { ip: string; port: number; ssrc: number } }
+  | { id: number; op: 'setForward'; sourceId: string; forward: MixerForward }
   | { id: number; op: 'close' };
 
 /** Messages from the worker: replies to requests, or unsolicited events. */

@@ -2,11 +2,12 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaConfigError } from './MediaConfigError.js';
+import { AudioLevelStamp } from './AudioLevelStamp.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
 import { SrtpContext } from './SrtpContext.js';
 import type {
-  MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
+  MixerForward, MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
 
 // Worker entry: owns the RTP sockets and the 20 ms clock, so the main thread's signalling work can never
@@ -20,7 +21,7 @@ const bindAddress = options.bindAddress ?? '127.0.0.1';
 const sockets = new Map<string, dgram.Socket>();
 /** The current spec of each source: a re-negotiation may change its codec on the same socket. */
 const specs = new Map<string, MixerSourceSpec>();
-const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number }>();
+const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number; levels: AudioLevelStamp | null }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
 /** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
 const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean;
@@ -145,7 +146,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     if (relay && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === specs.get(id)?.payloadType) {
       const copy = Buffer.from(msg);
       copy.writeUInt32BE(relay.ssrc >>> 0, 8);
-      relay.socket.send(copy, relay.port, relay.ip, onSendDone);
+      relay.socket.send(relay.levels ? relay.levels.stamp(copy) : copy, relay.port, relay.ip, onSendDone);
     }
     engine.receive(id, msg, seen.lastAt);
   });
@@ -156,11 +157,15 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
 }
 
 /** Starts (or retargets) relaying a source's audio packets, e.g. once the phone is admitted to the room. */
-async function setForward(sourceId: string, forward: { ip: string; port: number; ssrc: number }): Promise<void> {
+async function setForward(sourceId: string, forward: MixerForward): Promise<void> {
   if (!sockets.has(sourceId)) throw new MediaConfigError(`unknown source ${sourceId}`);
   // The relay goes out of a loopback socket of its own: mediasoup's comedia transport latches onto it.
   const socket = relays.get(sourceId)?.socket ?? await bindSocket('127.0.0.1');
-  relays.set(sourceId, { socket, ...forward });
+  // G.711 phones send no audio level; stamping it lets the SFU's active-speaker detection hear them.
+  const codec = specs.get(sourceId)?.codec.toUpperCase();
+  const levels = forward.audioLevelExtensionId && (codec === 'PCMU' || codec === 'PCMA')
+    ? new AudioLevelStamp(codec, forward.audioLevelExtensionId) : null;
+  relays.set(sourceId, { socket, ip: forward.ip, port: forward.port, ssrc: forward.ssrc, levels });
 }
 
 /** Re-creates a source's decode pipeline for a new codec, keeping its socket, relay and traffic counters. */

@@ -10,15 +10,16 @@ const HOST = '127.0.0.1';
 export class UdpPhone {
   readonly received: Buffer[] = [];
   readonly sender: ToneRtpSender;
-  private constructor(readonly socket: dgram.Socket, toneHz: number) {
-    this.sender = new ToneRtpSender('PCMU', 0, toneHz);
+  private constructor(readonly socket: dgram.Socket, toneHz: number, amplitude: number) {
+    this.sender = new ToneRtpSender('PCMU', 0, toneHz, amplitude);
     socket.on('message', (data) => this.received.push(data));
   }
 
-  static async open(toneHz: number): Promise<UdpPhone> {
+  /** A phone sending `toneHz` at `amplitude` (0 sends silence). */
+  static async open(toneHz: number, amplitude = 6000): Promise<UdpPhone> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
-    return new UdpPhone(socket, toneHz);
+    return new UdpPhone(socket, toneHz, amplitude);
   }
 
   get port(): number {

@@ -181,3 +181,33 @@ describe('RoomAudioBridge prompts: a caller waiting for admission hears prompts,
     await bridge.closePhone('listener');
   });
 });
+
+describe('RoomAudioBridge: phones take part in active-speaker detection', () => {
+  it('moves the active speaker from a silent phone to a talking one (relayed packets carry RFC 6464 levels)', async () => {
+    const room = await openRoom('speakers');
+    const bridge = await RoomAudioBridge.create(room, HOST);
+    closers.push(() => bridge.close());
+    const speakers: Array<string | null> = [];
+    room.on('activespeaker', (participantId) => speakers.push(participantId));
+    // The silent phone joins first: without levels the observer would keep naming it.
+    const silent = await UdpPhone.open(800, 0);
+    const talker = await UdpPhone.open(800);
+    closers.push(() => silent.close(), () => talker.close());
+    const join = async (phone: UdpPhone, name: string) => {
+      const port = await bridge.openPhone(name, negotiateOffer(phone.offer(), ['PCMU']));
+      const participant = room.join({ identity: name, displayName: name, kind: 'sip' });
+      const producer = await bridge.admit(name, participant);
+      expect(producer.rtpParameters.headerExtensions?.map((ext) => ext.uri)).toContain('urn:ietf:params:rtp-hdrext:ssrc-audio-level');
+      return { port, participant };
+    };
+    const quiet = await join(silent, 'silent');
+    const loud = await join(talker, 'talker');
+    const until = Date.now() + 4000;
+    while (Date.now() < until && speakers.at(-1) !== loud.participant.id) {
+      silent.socket.send(silent.sender.next(), quiet.port, HOST);
+      talker.socket.send(talker.sender.next(), loud.port, HOST);
+      await sleep(20);
+    }
+    expect(speakers.at(-1)).toBe(loud.participant.id);
+  });
+});
