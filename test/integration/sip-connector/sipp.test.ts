@@ -94,7 +94,8 @@ describe('the stack as caller against SIPp (uas)', () => {
       { cwd: scratchDir('sipp-uas'), timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < calls; i++) {
-      const call = stack.userAgent.sendInvite(`sip:service@127.0.0.1:${port}`, pcmuSdp(41004));
+      // Bounded: a call left in Proceeding by the random losses gives up (CANCEL) instead of holding the suite.
+      const call = stack.userAgent.sendInvite(`sip:service@127.0.0.1:${port}`, pcmuSdp(41004), { noAnswerTimeoutMs: 25_000 });
       await new Promise<void>((res, rej) => {
         call.once('answered', () => res());
         call.once('failed', (s, r) => rej(new Error(`${s} ${r}`)));
