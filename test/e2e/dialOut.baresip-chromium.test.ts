@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppHook } from '../../client/app/AppHook.js';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import type { ParticipantInfo } from '../../server/signalling/SignallingMessages.js';
 import type { DialOutResult, SipCallInfo } from '../../sip-connector/calls/SipCallTypes.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
-import { BaresipPhone, readWav, rms } from '../support/baresip.js';
+import { BaresipPhone, rms } from '../support/baresip.js';
 import { ConfluxPage, type RemoteAudioLevel } from '../support/ConfluxPage.js';
-import { writeToneWav } from '../support/toneWav.js';
-import { api, startTestServer } from '../support/testServer.js';
+import { browserToneFile, joinSendingToneUnprocessed, startSipE2eServer, stopSipE2e } from '../support/sipE2e.js';
+import { api } from '../support/testServer.js';
 import { db, goertzel } from '../unit/sip-connector/media/support/goertzel.js';
 
 const ROOM = 'dial-out-room';
@@ -39,28 +34,16 @@ describe('dial-out over REST from a room with a headless Chromium to an auto-ans
   const participants = async () => (await rest<{ participants: ParticipantInfo[] }>('GET', `/rooms/${ROOM}/participants`)).body.participants;
 
   beforeAll(async () => {
-    workDir = mkdtempSync(path.join(tmpdir(), 'conflux-dial-out-'));
-    const toneFile = path.join(workDir, `browser-${BROWSER_HZ}.wav`);
-    writeToneWav(toneFile, { frequencyHz: BROWSER_HZ, seconds: 60 });
-    server = await startTestServer({ sip: { enabled: true, host: '127.0.0.1', udpPort: 0, tcpPort: 0 } });
+    const tone = browserToneFile('dial-out', BROWSER_HZ);
+    workDir = tone.workDir;
+    server = await startSipE2eServer();
     const trunk = await rest('POST', '/sip/outbound-trunks', {
       id: 'erin', name: 'baresip', host: '127.0.0.1', port: ERIN.sipPort, fromNumber: '+15550002', codecs: ['PCMU'],
     });
     if (trunk.status !== 201) throw new Error(`outbound trunk: ${trunk.status} ${JSON.stringify(trunk.body)}`);
-    browser = await ConfluxPage.launch(toneFile);
+    browser = await ConfluxPage.launch(tone.toneFile);
     erin = await BaresipPhone.start(ERIN);
-    await browser.open(`${server.httpUrl}/?room=${ROOM}`);
-    await browser.joinWithForm(ROOM, 'Browser');
-    await browser.waitForStatus('joined');
-    // The browser's own audio processing pulls a steady tone down by a varying amount: send the file as it is.
-    await browser.page.evaluate(async () => {
-      const [track] = (await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-      })).getAudioTracks();
-      const mic = (window as unknown as { conflux: AppHook }).conflux.client?.producer('mic');
-      if (!track || !mic) throw new Error('no microphone to replace');
-      await mic.replaceTrack({ track });
-    });
+    await joinSendingToneUnprocessed(browser, server, ROOM);
     // The browser's producers exist before the call (hooks cannot use expect.poll).
     const sources = async () => JSON.stringify((await participants()).flatMap((p) => p.producers.map((pr) => pr.source)).sort());
     for (const start = Date.now(); await sources() !== '["camera","mic"]'; await sleep(100)) {
@@ -68,13 +51,7 @@ describe('dial-out over REST from a room with a headless Chromium to an auto-ans
     }
   });
 
-  afterAll(async () => {
-    if (browser?.consoleErrors.length) console.log('browser page errors:', browser.consoleErrors);
-    await Promise.all([erin?.stop(), browser?.close()]);
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopSipE2e({ workDir, server, browser, phones: [erin] }));
 
   it('POST /api/v1/sip/calls: the browser hears the phone\'s 1 kHz tone, the phone records the browser\'s 440 Hz, DELETE hangs up', async () => {
     const dialled = await rest<DialOutResult>('POST', '/sip/calls', { room: ROOM, trunkId: 'erin', to: ERIN.user, ringTimeoutSeconds: 10 });
@@ -104,12 +81,7 @@ describe('dial-out over REST from a room with a headless Chromium to an auto-ans
     // What the phone heard: the browser's tone, not its own (mix-minus), in the last 2 s before the hang-up.
     const files = erin.receivedRecordings();
     expect(files.length, 'the phone recorded the call').toBeGreaterThan(0);
-    // baresip reports CALL_CLOSED before its recorder has written the last buffers: read once the size is steady.
-    for (let size = -1, now = statSync(files.at(-1)!).size, tries = 0; now !== size && tries < 10; tries++) {
-      await sleep(300);
-      [size, now] = [now, statSync(files.at(-1)!).size];
-    }
-    const recording = readWav(files.at(-1)!);
+    const recording = await erin.lastRecording();
     const end = recording.samples.length - Math.round(0.3 * recording.sampleRate);
     const window = recording.samples.subarray(end - 2 * recording.sampleRate, end);
     const browserTone = goertzel(window, recording.sampleRate, BROWSER_HZ);

@@ -1,18 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AppHook } from '../../client/app/AppHook.js';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import type { ParticipantInfo } from '../../server/signalling/SignallingMessages.js';
 import type { SipCallInfo } from '../../sip-connector/calls/SipCallTypes.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
-import { BaresipPhone, readWav, rms, type DecodedWav } from '../support/baresip.js';
+import { BaresipPhone, db, readWav, toneLevels, type DecodedWav } from '../support/baresip.js';
 import { ConfluxPage, type RemoteAudioLevel } from '../support/ConfluxPage.js';
 import { ownUdpSockets } from '../support/processSockets.js';
-import { writeToneWav } from '../support/toneWav.js';
-import { api, startTestServer } from '../support/testServer.js';
-import { db, goertzel } from '../unit/sip-connector/media/support/goertzel.js';
+import { browserToneFile, joinSendingToneUnprocessed, startSipE2eServer, stopSipE2e } from '../support/sipE2e.js';
+import { api } from '../support/testServer.js';
 
 const ROOM = 'phones';
 const BROWSER_HZ = 440;
@@ -26,33 +20,6 @@ const HZ_TOLERANCE = 25;
 const BROWSER_MIN_RMS = 0.05;
 const PHONE_MIN_TONE = 0.1;
 const MIX_MINUS_MARGIN_DB = 30;
-
-interface ToneLevels {
-  rms: number;
-  /** Amplitude per frequency, full scale = 1: the median over 250 ms pieces of the window. */
-  tones: Record<number, number>;
-}
-
-/**
- * Levels of the tones in a window of a phone's recording that ends `tailSeconds` before its end. The median
- * over short pieces keeps a single phase jump (a concealed packet when a loaded machine delays a mixer tick)
- * from cancelling a tone out of the whole window, as one long transform would.
- */
-function toneLevels(wav: DecodedWav, frequencies: number[], windowSeconds: number, tailSeconds: number): ToneLevels {
-  const end = wav.samples.length - Math.round(tailSeconds * wav.sampleRate);
-  const start = end - Math.round(windowSeconds * wav.sampleRate);
-  if (start < 0) throw new Error(`recording too short: ${(wav.samples.length / wav.sampleRate).toFixed(2)} s`);
-  const window = wav.samples.subarray(start, end);
-  const piece = Math.round(wav.sampleRate / 4);
-  const tones: Record<number, number> = {};
-  for (const frequency of frequencies) {
-    const levels: number[] = [];
-    for (let at = 0; at + piece <= window.length; at += piece) levels.push(goertzel(window.subarray(at, at + piece), wav.sampleRate, frequency));
-    levels.sort((a, b) => a - b);
-    tones[frequency] = levels[Math.floor(levels.length / 2)]!;
-  }
-  return { rms: rms(window), tones };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,44 +104,24 @@ describe('baresip softphones and a headless Chromium in one room through the SIP
   }
 
   beforeAll(async () => {
-    workDir = mkdtempSync(path.join(tmpdir(), 'conflux-phones-'));
-    const toneFile = path.join(workDir, `browser-${BROWSER_HZ}.wav`);
-    // Chromium's fake microphone jumps in phase where it loops the file: make the file outlast these tests.
-    writeToneWav(toneFile, { frequencyHz: BROWSER_HZ, seconds: 60 });
-    server = await startTestServer({ sip: { enabled: true, host: '127.0.0.1', udpPort: 0, tcpPort: 0 } });
+    const tone = browserToneFile('phones', BROWSER_HZ);
+    workDir = tone.workDir;
+    server = await startSipE2eServer();
     sipUri = `sip:${ROOM}@127.0.0.1:${server.sip!.ports.udp}`;
     await rest('POST', '/sip/inbound-trunks', { id: 'loopback', name: 'Loopback phones', allowedAddresses: ['127.0.0.1'] });
     await rest('POST', '/sip/dispatch-rules', { id: 'to-phones-room', name: 'Everything to the phones room', type: 'direct', room: ROOM });
     // One at a time, so that whatever started is assigned and stopped by afterAll even if a later start fails.
-    browser = await ConfluxPage.launch(toneFile);
+    browser = await ConfluxPage.launch(tone.toneFile);
     alice = await BaresipPhone.start(ALICE);
     bob = await BaresipPhone.start(BOB);
-    await browser.open(`${server.httpUrl}/?room=${ROOM}`);
-    await browser.joinWithForm(ROOM, 'Browser');
-    await browser.waitForStatus('joined');
-    // Chromium's audio processing takes a steady tone for noise and pulls it down by 10-25 dB within seconds, by
-    // a different amount each run; the path under test is the server's, so the browser sends its file unprocessed.
-    await browser.page.evaluate(async () => {
-      const [track] = (await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-      })).getAudioTracks();
-      const mic = (window as unknown as { conflux: AppHook }).conflux.client?.producer('mic');
-      if (!track || !mic) throw new Error('no microphone to replace');
-      await mic.replaceTrack({ track });
-    });
+    await joinSendingToneUnprocessed(browser, server, ROOM);
     // The browser's microphone producer exists before any phone calls, so the bridge finds it on creation.
     expect(await settle(async () => (await participants()).flatMap((p) => p.producers.map((pr) => pr.source)).sort(), ['camera', 'mic'], 10_000))
       .toEqual(['camera', 'mic']);
     idleSockets = ownUdpSockets();
   });
 
-  afterAll(async () => {
-    if (browser?.consoleErrors.length) console.log('browser page errors:', browser.consoleErrors);
-    await Promise.all([alice?.stop(), bob?.stop(), browser?.close()]);
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopSipE2e({ workDir, server, browser, phones: [alice, bob] }));
 
   // Every way a call ends must take its participant, mediasoup transports and mixer sockets with it.
   afterEach(async () => {

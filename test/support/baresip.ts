@@ -1,25 +1,40 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { scratchDir, spawnPeer, type Peer } from '../integration/sip-connector/peers.js';
+import { db, goertzel } from '../unit/sip-connector/media/support/goertzel.js';
 import { writeToneWav } from './toneWav.js';
 
 export interface BaresipPhoneOptions {
   /** SIP user of the account, also the caller number the server sees. */
   user: string;
-  /** SIP listen port (baresip also takes the next port for SIP over TLS). */
+  /** SIP listen port, for UDP and TCP (baresip also takes the next port for SIP over TLS). */
   sipPort: number;
   ctrlPort: number;
   /** First of 20 RTP ports. */
   rtpPortMin: number;
   /** Frequency of the tone the phone sends. */
   toneHz: number;
+  /** Peak amplitude of that tone, 0..1 of full scale; 0.3 by default. */
+  toneAmplitude?: number;
   /** How long the phone may live; it is killed after that. */
   lifetimeMs: number;
+  /** The one audio codec of the account: PCMU (8 kHz mono tone, the default) or Opus (48 kHz stereo tone). */
+  codec?: 'PCMU' | 'opus';
+  /** SIP transport of the account's calls; UDP by default. */
+  transport?: 'udp' | 'tcp';
   /** SDES-SRTP required on its calls (the srtp module, `mediaenc=srtp-mand`); plain RTP by default. */
   srtp?: boolean;
   /** Print SIP messages to the output (baresip -s), e.g. to look at the SDP it got. */
   sipTrace?: boolean;
+  /**
+   * Register the account at a registrar on 127.0.0.1 with digest credentials (user and `password`) every
+   * `intervalSeconds`; such a phone does not answer calls by itself. By default the account is the phone's
+   * own address, never registers and answers every call.
+   */
+  registrar?: { port: number; password: string; intervalSeconds: number };
+  /** Record what it hears (the sndfile module); true by default. */
+  record?: boolean;
 }
 
 /** One ctrl_tcp event, e.g. `{ type: 'CALL_ESTABLISHED', param: 'sip:…' }`. */
@@ -35,11 +50,20 @@ export interface DecodedWav {
   samples: Float32Array;
 }
 
+/** Tone levels in a recording window; `db` compares two of them. */
+export interface ToneLevels {
+  rms: number;
+  sampleRate: number;
+  /** Amplitude per frequency, full scale = 1: the median over 250 ms pieces of the window. */
+  tones: Record<number, number>;
+}
+
 const MODULE_PATH = '/usr/lib/baresip/modules';
 
 /**
- * A headless baresip softphone. It sends a sine tone from an 8 kHz WAV (PCMU only), records what it
- * hears through the sndfile module, and is driven over ctrl_tcp, whose events it keeps.
+ * A headless baresip softphone. It sends a sine tone from a WAV matching its codec (8 kHz mono for PCMU,
+ * 48 kHz stereo for Opus: baresip's aufile source must match the codec's rate and channels), records what
+ * it hears through the sndfile module (unless told not to), and is driven over ctrl_tcp, whose events it keeps.
  */
 export class BaresipPhone {
   readonly options: BaresipPhoneOptions;
@@ -60,10 +84,15 @@ export class BaresipPhone {
   static async start(options: BaresipPhoneOptions): Promise<BaresipPhone> {
     const dir = scratchDir(`baresip-${options.user}`);
     const recordDir = join(dir, 'recordings');
-    mkdirSync(recordDir);
+    const record = options.record ?? true;
+    if (record) mkdirSync(recordDir);
+    const opus = options.codec === 'opus';
     const wav = join(dir, 'tone.wav');
     // aufile hangs the call up when the file ends, so the tone must outlast the phone.
-    writeToneWav(wav, { frequencyHz: options.toneHz, sampleRate: 8000, seconds: Math.ceil(options.lifetimeMs / 1000) + 30, amplitude: 0.3 });
+    writeToneWav(wav, {
+      frequencyHz: options.toneHz, sampleRate: opus ? 48_000 : 8000, channels: opus ? 2 : 1,
+      seconds: Math.ceil(options.lifetimeMs / 1000) + 30, amplitude: options.toneAmplitude ?? 0.3,
+    });
     writeFileSync(join(dir, 'config'), [
       'poll_method\t\tepoll',
       `sip_listen\t\t127.0.0.1:${options.sipPort}`,
@@ -77,20 +106,19 @@ export class BaresipPhone {
       'net_interface\t\t127.0.0.1',
       'dns_server\t\t127.0.0.1:53',
       `module_path\t\t${MODULE_PATH}`,
-      'module\t\t\tg711.so',
+      opus ? 'module\t\t\topus.so' : 'module\t\t\tg711.so',
       'module\t\t\taufile.so',
       'module\t\t\talsa.so',
-      'module\t\t\tsndfile.so',
+      ...(record ? ['module\t\t\tsndfile.so'] : []),
       ...(options.srtp ? ['module\t\t\tsrtp.so'] : []),
       'module_app\t\taccount.so',
       'module_app\t\tmenu.so',
       'module_app\t\tctrl_tcp.so',
       `ctrl_tcp_listen\t\t127.0.0.1:${options.ctrlPort}`,
-      `snd_path\t\t${recordDir}`,
+      ...(record ? [`snd_path\t\t${recordDir}`] : []),
       '',
     ].join('\n'));
-    writeFileSync(join(dir, 'accounts'),
-      `<sip:${options.user}@127.0.0.1:${options.sipPort}>;regint=0;answermode=auto;audio_codecs=PCMU${options.srtp ? ';mediaenc=srtp-mand' : ''}\n`);
+    writeFileSync(join(dir, 'accounts'), `${accountLine(options)}\n`);
     writeFileSync(join(dir, 'contacts'), '');
     const peer = spawnPeer('baresip', ['-f', dir, ...(options.sipTrace ? ['-s'] : [])], { timeoutMs: options.lifetimeMs });
     const phone = new BaresipPhone(options, dir, recordDir, peer);
@@ -154,6 +182,11 @@ export class BaresipPhone {
     this.#ctrl.write(`${Buffer.byteLength(json)}:${json},`);
   }
 
+  /** Types of the events kept, e.g. to poll for one with `eventually`. */
+  get eventTypes(): string[] {
+    return this.events.map((event) => event.type);
+  }
+
   /** Places a call; events from here on count for `waitForEvent`. */
   dial(uri: string): void {
     this.events.length = 0;
@@ -197,12 +230,39 @@ export class BaresipPhone {
     return readdirSync(this.recordDir).filter((name) => name.endsWith('-dec.wav')).sort().map((name) => join(this.recordDir, name));
   }
 
+  /**
+   * What the phone heard in its last call. baresip reports CALL_CLOSED before the recorder has written its
+   * last buffers, so the file is read once its size has stopped changing (300 ms apart, for at most 3 s).
+   */
+  async lastRecording(): Promise<DecodedWav> {
+    const file = this.receivedRecordings().at(-1);
+    if (!file) throw new Error(`baresip ${this.options.user} recorded nothing\n${this.output()}`);
+    let size = -1;
+    for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+      const now = statSync(file).size;
+      if (now === size) break;
+      size = now;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    return readWav(file);
+  }
+
   /** Kills the process (SIGTERM, then SIGKILL), waits for it to exit and removes its directory. */
   async stop(): Promise<void> {
     this.#ctrl?.destroy();
     await this.#peer.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The account line: its own address answering every call, or a registration at a registrar. */
+function accountLine(options: BaresipPhoneOptions): string {
+  const { registrar } = options;
+  const address = `<sip:${options.user}@127.0.0.1:${registrar?.port ?? options.sipPort}${options.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+  const account = registrar ? `auth_pass=${registrar.password};regint=${registrar.intervalSeconds}` : 'regint=0;answermode=auto';
+  // baresip wants Opus spelled with its rate and channels; a bare "opus" matches nothing.
+  const codecs = options.codec === 'opus' ? 'opus/48000/2' : 'PCMU';
+  return `${address};${account};audio_codecs=${codecs}${options.srtp ? ';mediaenc=srtp-mand' : ''}`;
 }
 
 /**
@@ -242,3 +302,26 @@ export function rms(samples: ArrayLike<number>): number {
   for (let i = 0; i < samples.length; i++) sum += (samples[i] ?? 0) ** 2;
   return samples.length ? Math.sqrt(sum / samples.length) : 0;
 }
+
+/**
+ * Tone levels in a window ending `tailSeconds` before the recording's end. The median over 250 ms pieces
+ * keeps a single phase jump (a concealed packet when a loaded machine delays a mixer tick) from cancelling
+ * a tone out of the whole window, as one long transform would.
+ */
+export function toneLevels(wav: DecodedWav, frequencies: number[], windowSeconds = 2, tailSeconds = 0.3): ToneLevels {
+  const end = wav.samples.length - Math.round(tailSeconds * wav.sampleRate);
+  const start = end - Math.round(windowSeconds * wav.sampleRate);
+  if (start < 0) throw new Error(`recording too short: ${(wav.samples.length / wav.sampleRate).toFixed(2)} s`);
+  const window = wav.samples.subarray(start, end);
+  const piece = Math.round(wav.sampleRate / 4);
+  const tones: Record<number, number> = {};
+  for (const frequency of frequencies) {
+    const levels: number[] = [];
+    for (let at = 0; at + piece <= window.length; at += piece) levels.push(goertzel(window.subarray(at, at + piece), wav.sampleRate, frequency));
+    levels.sort((a, b) => a - b);
+    tones[frequency] = levels[Math.floor(levels.length / 2)]!;
+  }
+  return { rms: rms(window), sampleRate: wav.sampleRate, tones };
+}
+
+export { db };

@@ -16,7 +16,32 @@ export function ownUdpSockets(): string[] {
     }
   }
   const found: string[] = [];
-  for (const table of ['/proc/self/net/udp', '/proc/self/net/udp6']) {
+  for (const columns of procNetRows(['/proc/self/net/udp', '/proc/self/net/udp6'], 10)) {
+    if (!inodes.has(columns[9]!)) continue;
+    const [hexIp, hexPort] = columns[1]!.split(':') as [string, string];
+    found.push(`${hexIp.length === 8 ? ipv4(hexIp) : hexIp}:${parseInt(hexPort, 16)}`);
+  }
+  return found.sort();
+}
+
+/**
+ * Established TCP connections with local port `port` in this network namespace (read from /proc, Linux):
+ * for the server's SIP TCP port, the connections phones hold to it.
+ */
+export function establishedTcpOn(port: number): number {
+  let count = 0;
+  for (const columns of procNetRows(['/proc/self/net/tcp', '/proc/self/net/tcp6'], 4)) {
+    const localPort = parseInt(columns[1]!.split(':')[1] ?? '', 16);
+    // State 01 is ESTABLISHED.
+    if (localPort === port && columns[3] === '01') count++;
+  }
+  return count;
+}
+
+/** The columns of every socket row (at least `minColumns` of them) in the /proc/net tables that can be read. */
+function procNetRows(tables: string[], minColumns: number): string[][] {
+  const rows: string[][] = [];
+  for (const table of tables) {
     let text: string;
     try {
       text = readFileSync(table, 'utf8');
@@ -25,12 +50,10 @@ export function ownUdpSockets(): string[] {
     }
     for (const line of text.split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
-      if (columns.length < 10 || !inodes.has(columns[9]!)) continue;
-      const [hexIp, hexPort] = columns[1]!.split(':') as [string, string];
-      found.push(`${hexIp.length === 8 ? ipv4(hexIp) : hexIp}:${parseInt(hexPort, 16)}`);
+      if (columns.length >= minColumns) rows.push(columns);
     }
   }
-  return found.sort();
+  return rows;
 }
 
 /** /proc prints an IPv4 address as one little-endian hex word. */

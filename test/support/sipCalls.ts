@@ -1,10 +1,9 @@
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../sip-connector/calls/SipCallTypes.js';
-import { scratchDir, spawnPeer, type Peer } from '../integration/sip-connector/peers.js';
+import { scratchDir, spawnPeer, stopAllPeers, type Peer } from '../integration/sip-connector/peers.js';
 import { api, startTestServer } from './testServer.js';
 
 export const SIP_FIXTURES = resolve(import.meta.dirname, '../fixtures/sip');
@@ -14,6 +13,22 @@ const DTMF_PCAPS = '/usr/share/sip-tester';
 /** The whole server with SIP on ephemeral loopback ports and a 5 s media timeout. */
 export function startSipServer(): Promise<ConfluxServer> {
   return startTestServer({ sip: { enabled: true, host: '127.0.0.1', udpPort: 0, tcpPort: 0, mediaTimeoutSeconds: 5 } });
+}
+
+/**
+ * The SIP server of a file whose SIPp callers come in as the open "office PBX" trunk: every call from
+ * `address` is taken, the file's own dispatch rules (and trunks) pick where it goes.
+ */
+export async function startOfficeSipServer(address = '127.0.0.1'): Promise<ConfluxServer> {
+  const server = await startSipServer();
+  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: [address] });
+  return server;
+}
+
+/** For afterAll: stops every peer still running, then the server (if it started). */
+export async function stopPeersAndServer(server: ConfluxServer | undefined): Promise<void> {
+  await stopAllPeers();
+  await server?.close();
 }
 
 export function sipUdpPort(server: ConfluxServer): number {
@@ -179,74 +194,4 @@ export function awaitByeSteps(timeoutMs: number): string {
       Content-Length: 0
     ]]>
   </send>`;
-}
-
-/** An 8 kHz mono 16-bit WAV with a 440 Hz tone (what a PCMU phone sends). */
-export function toneWav8k(path: string, seconds: number): void {
-  const rate = 8000;
-  const samples = rate * seconds;
-  const buf = Buffer.alloc(44 + samples * 2);
-  buf.write('RIFF', 0); buf.writeUInt32LE(36 + samples * 2, 4); buf.write('WAVE', 8); buf.write('fmt ', 12);
-  buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22); buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34); buf.write('data', 36);
-  buf.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
-  writeFileSync(path, buf);
-}
-
-/** A headless baresip driven over its ctrl_tcp interface; `events` collects CALL_* events as they come. */
-export interface Baresip {
-  peer: Peer;
-  events: string[];
-  command: (cmd: string, params?: string) => void;
-  stop: () => Promise<void>;
-}
-
-/**
- * Starts baresip from the fixture config with `account` as its only account line. `ports` pick its SIP
- * listener (TLS takes sip + 1), RTP range and ctrl_tcp port.
- */
-export async function startBaresip(account: string, ports: { sip: number; ctrl: number; rtpMin: number; rtpMax: number },
-  timeoutMs: number): Promise<Baresip> {
-  const dir = scratchDir('baresip-calls');
-  const wav = join(dir, 'tone.wav');
-  toneWav8k(wav, 150);
-  const fill = (text: string): string => text.replaceAll('@SIP_PORT@', String(ports.sip)).replaceAll('@CTRL_PORT@', String(ports.ctrl))
-    .replaceAll('@WAV@', wav).replaceAll('@RTP_MIN@', String(ports.rtpMin)).replaceAll('@RTP_MAX@', String(ports.rtpMax));
-  for (const file of ['config', 'contacts']) writeFileSync(join(dir, file), fill(readFileSync(join(SIP_FIXTURES, 'baresip', file), 'utf8')));
-  writeFileSync(join(dir, 'accounts'), `${account}\n`);
-  const peer = spawnPeer('baresip', ['-f', dir], { timeoutMs });
-  const start = Date.now();
-  let ctrl: net.Socket;
-  for (;;) {
-    try {
-      ctrl = await new Promise<net.Socket>((res, rej) => {
-        const socket = net.connect(ports.ctrl, '127.0.0.1', () => res(socket));
-        socket.once('error', rej);
-      });
-      break;
-    } catch {
-      if (Date.now() - start > 10_000) {
-        await peer.stop();
-        throw new Error(`baresip ctrl_tcp not reachable:\n${peer.output()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const events: string[] = [];
-  ctrl.on('data', (data: Buffer) => {
-    for (const match of data.toString().matchAll(/"type":"([A-Z_]+)"/g)) events.push(match[1]!);
-  });
-  ctrl.on('error', () => undefined);
-  return {
-    peer, events,
-    command: (cmd, params = '') => {
-      const json = JSON.stringify({ command: cmd, params, token: String(Date.now()) });
-      ctrl.write(`${Buffer.byteLength(json)}:${json},`);
-    },
-    stop: async () => {
-      ctrl.destroy();
-      await peer.stop();
-    },
-  };
 }

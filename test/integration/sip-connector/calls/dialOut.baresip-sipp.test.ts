@@ -1,33 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { DialOutResult, SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
-import {
-  CALL_SCENARIOS, configure, eventually, expectNothingLeft, participants, rest, sipp, startBaresip, startSipServer,
-  type Baresip,
-} from '../../../support/sipCalls.js';
+import { BaresipPhone } from '../../../support/baresip.js';
+import { CALL_SCENARIOS, configure, eventually, expectNothingLeft, participants, rest, sipp, startSipServer } from '../../../support/sipCalls.js';
 import { stopAllPeers } from '../peers.js';
 
 // Ports of the peers; the server's own SIP and RTP ports are ephemeral.
-const BARESIP = { sip: 27010, ctrl: 27015, rtpMin: 27020, rtpMax: 27039 };
+// An auto-answering phone (ports 27020-27039 for RTP) that plays a 440 Hz tone, so the call has media both ways.
+const BARESIP = {
+  user: '1001', sipPort: 27010, ctrlPort: 27015, rtpPortMin: 27020, toneHz: 440, toneAmplitude: 8000 / 32767, lifetimeMs: 110_000, record: false,
+};
 const SIPP_BUSY = 27050;
 const SIPP_RINGING = 27051;
 const SIPP_DIGEST = 27052;
 
 let server: ConfluxServer;
-let baresip: Baresip;
+let baresip: BaresipPhone;
 
 beforeAll(async () => {
   server = await startSipServer();
   // One trunk per far end: the trunk's host/port is where a bare number is sent.
-  await configure(server, 'outbound-trunks', { id: 'phone', name: 'baresip', host: '127.0.0.1', port: BARESIP.sip, fromNumber: '+15550001', codecs: ['PCMU'] });
+  await configure(server, 'outbound-trunks', { id: 'phone', name: 'baresip', host: '127.0.0.1', port: BARESIP.sipPort, fromNumber: '+15550001', codecs: ['PCMU'] });
   await configure(server, 'outbound-trunks', { id: 'busy', name: 'busy', host: '127.0.0.1', port: SIPP_BUSY, fromNumber: '+15550001' });
   await configure(server, 'outbound-trunks', { id: 'ringing', name: 'ringing', host: '127.0.0.1', port: SIPP_RINGING, fromNumber: '+15550001' });
   await configure(server, 'outbound-trunks', {
     id: 'carrier', name: 'carrier with digest', host: '127.0.0.1', port: SIPP_DIGEST, fromNumber: '+15550001',
     auth: { username: 'conflux-trunk', password: 's3cret-trunk' },
   });
-  // An auto-answering phone that plays a tone, so the call has media both ways.
-  baresip = await startBaresip(`<sip:1001@127.0.0.1:${BARESIP.sip}>;regint=0;answermode=auto;audio_codecs=PCMU`, BARESIP, 110_000);
+  baresip = await BaresipPhone.start(BARESIP);
 });
 
 afterAll(async () => {
@@ -44,11 +44,11 @@ async function dial(body: object): Promise<{ status: number; result: DialOutResu
 describe('dial-out over REST to real callees (baresip answering, SIPp busy / ringing / challenging)', () => {
   it('baresip answers: the call joins the room as a sip participant, and DELETE hangs up with BYE', async () => {
     const { status, result } = await dial({ room: 'dial-baresip', trunkId: 'phone', to: '1001', ringTimeoutSeconds: 10 });
-    expect(status, JSON.stringify(result) + baresip.peer.output()).toBe(201);
+    expect(status, JSON.stringify(result) + baresip.output()).toBe(201);
     expect(result.outcome).toBe('answered');
     expect(result.call).toMatchObject({ direction: 'outbound', state: 'active', codec: 'PCMU', room: 'dial-baresip' });
     expect(result.call.participantId).toBeTruthy();
-    await eventually(() => baresip.events, (events) => events.includes('CALL_ESTABLISHED'), 5000, 'baresip CALL_ESTABLISHED');
+    await eventually(() => baresip.eventTypes, (events) => events.includes('CALL_ESTABLISHED'), 5000, 'baresip CALL_ESTABLISHED');
 
     const [phone, ...others] = await participants(server, 'dial-baresip');
     expect(others).toHaveLength(0);
@@ -61,7 +61,7 @@ describe('dial-out over REST to real callees (baresip answering, SIPp busy / rin
     expect((await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${result.call.id}`)).body.call.state).toBe('active');
 
     expect((await rest(server, 'DELETE', `/api/v1/sip/calls/${result.call.id}`)).status).toBe(204);
-    await eventually(() => baresip.events, (events) => events.includes('CALL_CLOSED'), 5000, 'baresip CALL_CLOSED (our BYE)');
+    await eventually(() => baresip.eventTypes, (events) => events.includes('CALL_CLOSED'), 5000, 'baresip CALL_CLOSED (our BYE)');
     const ended = (await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${result.call.id}`)).body.call;
     expect(ended).toMatchObject({ state: 'ended', endReason: 'hangup' });
     expect(await participants(server, 'dial-baresip')).toEqual([]);

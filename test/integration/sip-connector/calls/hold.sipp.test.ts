@@ -6,10 +6,11 @@ import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import { RtpPacket } from '../../../../sip-connector/media/RtpPacket.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
 import {
-  calls, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startSipServer,
+  calls, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startOfficeSipServer,
+  stopPeersAndServer,
 } from '../../../support/sipCalls.js';
 import { ToneRtpSender } from '../../../unit/sip-connector/media/support/rtpStream.js';
-import { scratchDir, stopAllPeers } from '../peers.js';
+import { scratchDir } from '../peers.js';
 
 const HOST = '127.0.0.1';
 // SIPp's SIP port and media base (its own media sockets stay unused: the SDP points at the test's socket).
@@ -21,15 +22,11 @@ let server: ConfluxServer;
 
 beforeAll(async () => {
   // mediaTimeoutSeconds is 5: the inactive phase of the scenario lasts 8 s, past at least one media check.
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: [HOST] });
+  server = await startOfficeSipServer(HOST);
   await configure(server, 'dispatch-rules', { id: 'hold', name: 'hold room', type: 'direct', room: 'hold-room', numbers: ['4100'] });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 /** Scenario steps: announce `phase` to the test, re-INVITE offering `offered`, require `answered` in the 200, ACK. */
 function reinviteSteps(cseq: number, offered: string, answered: string, phase: string, phaseFile: string, rtpPort: number): string {

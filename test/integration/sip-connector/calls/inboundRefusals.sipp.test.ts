@@ -4,16 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
 import {
-  byeSteps, calls, configure, eventually, expectNothingLeft, participants, scenario, sipp, sipUdpPort, startSipServer,
+  byeSteps, calls, configure, eventually, expectNothingLeft, participants, scenario, sipp, sipUdpPort, startOfficeSipServer,
+  stopPeersAndServer,
 } from '../../../support/sipCalls.js';
-import { stopAllPeers } from '../peers.js';
 
 let server: ConfluxServer;
 let nextPeer = 0;
 
 beforeAll(async () => {
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
+  server = await startOfficeSipServer();
   // Calls to 7000 take the trunk with credentials: it lists the number, so it outranks the open office trunk.
   await configure(server, 'inbound-trunks', {
     id: 'secure', name: 'with digest', allowedAddresses: ['127.0.0.1'], numbers: ['7000'], auth: { username: 'pbx', password: 'right-pass' },
@@ -21,10 +20,7 @@ beforeAll(async () => {
   await configure(server, 'dispatch-rules', { id: 'main', name: 'main number', type: 'direct', room: 'lobby', numbers: ['1000', '7000'] });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 /** Runs one SIPp call and returns its exit code and output. */
 async function run(file: string, number: string, extra: string[] = [], localIp?: string) {

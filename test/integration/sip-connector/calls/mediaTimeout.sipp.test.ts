@@ -2,23 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
 import {
-  awaitByeSteps, calls, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startSipServer,
+  awaitByeSteps, calls, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startOfficeSipServer,
+  stopPeersAndServer,
 } from '../../../support/sipCalls.js';
-import { stopAllPeers } from '../peers.js';
 
 let server: ConfluxServer;
 
 beforeAll(async () => {
   // mediaTimeoutSeconds is 5 in this server.
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
+  server = await startOfficeSipServer();
   await configure(server, 'dispatch-rules', { id: 'lobby', name: 'lobby', type: 'direct', room: 'quiet-room' });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 describe('media timeout against a SIPp caller that never sends RTP', () => {
   it('admits the silent caller, then hangs up with BYE once no RTP came for mediaTimeoutSeconds', async () => {

@@ -1,33 +1,34 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
+import { BaresipPhone, db, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
+import { establishedTcpOn } from '../../../support/processSockets.js';
 import {
   calls, configure, eventually, expectNothingLeft, participants, rest, sipUdpPort, startSipServer, type ParticipantView,
 } from '../../../support/sipCalls.js';
 import { stopAllPeers } from '../peers.js';
-import { db, establishedTcpOn, Softphone, toneLevels, type SoftphoneOptions } from './softphone.js';
 
 const ROOM = 'codecs';
 // The phones: a PCMU phone over UDP always in the room, an Opus phone over UDP and a PCMU phone over TCP.
-const BOB: SoftphoneOptions = { user: 'bob', sipPort: 29110, ctrlPort: 29115, rtpPortMin: 29120, toneHz: 1500, codec: 'PCMU', transport: 'udp', lifetimeMs: 90_000 };
-const CAROL: SoftphoneOptions = { user: 'carol', sipPort: 29150, ctrlPort: 29155, rtpPortMin: 29160, toneHz: 1000, codec: 'opus', transport: 'udp', lifetimeMs: 90_000 };
-const DAVE: SoftphoneOptions = { user: 'dave', sipPort: 29190, ctrlPort: 29195, rtpPortMin: 29200, toneHz: 700, codec: 'PCMU', transport: 'tcp', lifetimeMs: 90_000 };
+const BOB: BaresipPhoneOptions = { user: 'bob', sipPort: 29110, ctrlPort: 29115, rtpPortMin: 29120, toneHz: 1500, codec: 'PCMU', transport: 'udp', lifetimeMs: 90_000 };
+const CAROL: BaresipPhoneOptions = { user: 'carol', sipPort: 29150, ctrlPort: 29155, rtpPortMin: 29160, toneHz: 1000, codec: 'opus', transport: 'udp', lifetimeMs: 90_000 };
+const DAVE: BaresipPhoneOptions = { user: 'dave', sipPort: 29190, ctrlPort: 29195, rtpPortMin: 29200, toneHz: 700, codec: 'PCMU', transport: 'tcp', lifetimeMs: 90_000 };
 // Phones send amplitude 0.3; a tone heard through the mixer stays well above this, its absence far below.
 const MIN_TONE = 0.1;
 const MIX_MINUS_MARGIN_DB = 30;
 
 let server: ConfluxServer;
-let bob: Softphone;
-let carol: Softphone;
-let dave: Softphone;
+let bob: BaresipPhone;
+let carol: BaresipPhone;
+let dave: BaresipPhone;
 
 beforeAll(async () => {
   server = await startSipServer();
   await configure(server, 'inbound-trunks', { id: 'loopback', name: 'loopback phones', allowedAddresses: ['127.0.0.1'], codecs: ['opus', 'PCMU'] });
   await configure(server, 'dispatch-rules', { id: 'codecs', name: 'codecs room', type: 'direct', room: ROOM });
-  bob = await Softphone.start(BOB);
-  carol = await Softphone.start(CAROL);
-  dave = await Softphone.start(DAVE);
+  bob = await BaresipPhone.start(BOB);
+  carol = await BaresipPhone.start(CAROL);
+  dave = await BaresipPhone.start(DAVE);
 });
 
 afterAll(async () => {
@@ -37,13 +38,15 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all([bob?.ensureHungUp(), carol?.ensureHungUp(), dave?.ensureHungUp()]);
+  // A phone that does not report CALL_CLOSED in time is left to the checks below.
+  const hangUp = (phone: BaresipPhone | undefined) => phone?.ensureHungUp().catch(() => undefined);
+  await Promise.all([hangUp(bob), hangUp(carol), hangUp(dave)]);
   await eventually(async () => (await calls(server)).filter((c) => c.state !== 'ended'), (live) => live.length === 0, 5000, 'no call in progress');
   expect(await expectNothingLeft(server)).toEqual([]);
 });
 
 /** Dials the room and waits for the phone's participant and its active call. */
-async function dialIn(phone: Softphone, uri: string): Promise<{ participant: ParticipantView; call: SipCallInfo }> {
+async function dialIn(phone: BaresipPhone, uri: string): Promise<{ participant: ParticipantView; call: SipCallInfo }> {
   phone.dial(uri);
   await phone.waitForEvent('CALL_ESTABLISHED');
   const [participant] = await eventually(async () => (await participants(server, ROOM)).filter((p) => p.attributes['sip.from']?.includes(`${phone.options.user}@`)),

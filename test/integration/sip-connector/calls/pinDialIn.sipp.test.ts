@@ -2,26 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
 import {
-  awaitByeSteps, byeSteps, calls, configure, dtmfSteps, eventually, expectNothingLeft, participants, rest, scenario, sipp,
-  sipUdpPort, startSipServer,
+  awaitByeSteps, byeSteps, calls, configure, dtmfSteps, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort,
+  startOfficeSipServer, stopPeersAndServer,
 } from '../../../support/sipCalls.js';
-import { stopAllPeers } from '../peers.js';
 
 let server: ConfluxServer;
 // Each SIPp gets its own SIP port and media ports (RTP, RTCP and the echo pair above them).
 let nextPeer = 0;
 
 beforeAll(async () => {
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
+  server = await startOfficeSipServer();
   await configure(server, 'dispatch-rules', { id: 'conf', name: 'PIN conference', type: 'direct', room: 'pin-room', numbers: ['3000'], pin: '246', pinMaxAttempts: 3 });
   await configure(server, 'dispatch-rules', { id: 'conf2', name: 'PIN conference, two tries', type: 'direct', room: 'pin-room-2', numbers: ['3001'], pin: '246', pinMaxAttempts: 2 });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 /**
  * SIPp calls `number`, plays `digits` as RFC 4733 events from its shipped pcaps, then `ending`. Each pcap

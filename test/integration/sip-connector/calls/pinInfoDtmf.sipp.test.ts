@@ -3,24 +3,20 @@ import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { ServerEvent } from '../../../../server/events/ServerEvent.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
 import {
-  awaitByeSteps, byeSteps, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startSipServer,
+  awaitByeSteps, byeSteps, configure, eventually, expectNothingLeft, participants, rest, scenario, sipp, sipUdpPort, startOfficeSipServer,
+  stopPeersAndServer,
 } from '../../../support/sipCalls.js';
 import { TEST_API_KEY } from '../../../support/testServer.js';
-import { stopAllPeers } from '../peers.js';
 
 let server: ConfluxServer;
 let nextPeer = 0;
 
 beforeAll(async () => {
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
+  server = await startOfficeSipServer();
   await configure(server, 'dispatch-rules', { id: 'info-pin', name: 'PIN by INFO', type: 'direct', room: 'info-pin-room', numbers: ['3100'], pin: '246', pinMaxAttempts: 2 });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 /**
  * Scenario steps: one in-dialog INFO per digit (application/dtmf-relay, as PBXs and SIP trunks send key

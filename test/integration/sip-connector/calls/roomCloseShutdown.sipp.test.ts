@@ -4,25 +4,20 @@ import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.j
 import { ownUdpSockets } from '../../../support/processSockets.js';
 import {
   awaitByeSteps, calls, configure, eventually, expectNothingLeft, optionsStatusLine, participants, rest, scenario, sipp, sipUdpPort,
-  startSipServer,
+  startOfficeSipServer, startSipServer, stopPeersAndServer,
 } from '../../../support/sipCalls.js';
-import { stopAllPeers } from '../peers.js';
 
 let server: ConfluxServer;
 let nextPeer = 0;
 
 beforeAll(async () => {
-  server = await startSipServer();
-  await configure(server, 'inbound-trunks', { id: 'office', name: 'office PBX', allowedAddresses: ['127.0.0.1'] });
+  server = await startOfficeSipServer();
   await configure(server, 'dispatch-rules', { id: 'doomed', name: 'room to delete', type: 'direct', room: 'doomed', numbers: ['4200'] });
   await configure(server, 'dispatch-rules', { id: 'doomed-pin', name: 'PIN room to delete', type: 'direct', room: 'doomed-pin', numbers: ['4201'], pin: '9999' });
   await configure(server, 'dispatch-rules', { id: 'fragile', name: 'room whose mixer dies', type: 'direct', room: 'fragile', numbers: ['4202'] });
 });
 
-afterAll(async () => {
-  await stopAllPeers();
-  await server?.close();
-});
+afterAll(() => stopPeersAndServer(server));
 
 /** A SIPp caller that sends no audio and waits up to 10 s for the server's BYE (well past the test's own waits). */
 function caller(target: ConfluxServer, number: string) {

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AppHook } from '../../client/app/AppHook.js';
+import type { ConfluxServer } from '../../server/ConfluxServer.js';
+import { stopAllPeers } from '../integration/sip-connector/peers.js';
+import type { BaresipPhone } from './baresip.js';
+import type { ConfluxPage } from './ConfluxPage.js';
+import { startTestServer } from './testServer.js';
+import { writeToneWav } from './toneWav.js';
+
+/**
+ * What the e2e tests with baresip phones and a headless Chromium share: a scratch directory with the
+ * browser's tone, the server with SIP, the browser joined to the room, and the teardown of it all.
+ */
+export interface SipE2eParts {
+  workDir?: string;
+  server?: ConfluxServer;
+  browser?: ConfluxPage;
+  phones: Array<BaresipPhone | undefined>;
+}
+
+/**
+ * A scratch directory holding a 60 s tone of `frequencyHz` for Chromium's fake microphone, which jumps in
+ * phase where it loops the file: the file outlasts the tests.
+ */
+export function browserToneFile(prefix: string, frequencyHz: number): { workDir: string; toneFile: string } {
+  const workDir = mkdtempSync(path.join(tmpdir(), `conflux-${prefix}-`));
+  const toneFile = path.join(workDir, `browser-${frequencyHz}.wav`);
+  writeToneWav(toneFile, { frequencyHz, seconds: 60 });
+  return { workDir, toneFile };
+}
+
+/** The whole server with SIP over UDP and TCP on ephemeral loopback ports. */
+export function startSipE2eServer(): Promise<ConfluxServer> {
+  return startTestServer({ sip: { enabled: true, host: '127.0.0.1', udpPort: 0, tcpPort: 0 } });
+}
+
+/**
+ * Opens the app, joins `room` through the form, and makes the microphone send its file as it is: Chromium's
+ * audio processing takes a steady tone for noise and pulls it down by 10-25 dB within seconds, by a different
+ * amount each run, and the path under test is the server's.
+ */
+export async function joinSendingToneUnprocessed(browser: ConfluxPage, server: ConfluxServer, room: string): Promise<void> {
+  await browser.open(`${server.httpUrl}/?room=${room}`);
+  await browser.joinWithForm(room, 'Browser');
+  await browser.waitForStatus('joined');
+  await browser.page.evaluate(async () => {
+    const [track] = (await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    })).getAudioTracks();
+    const mic = (window as unknown as { conflux: AppHook }).conflux.client?.producer('mic');
+    if (!track || !mic) throw new Error('no microphone to replace');
+    await mic.replaceTrack({ track });
+  });
+}
+
+/** For afterAll: prints the page's errors, stops the phones and the browser, every other peer, the server, and removes the directory. */
+export async function stopSipE2e({ workDir, server, browser, phones }: SipE2eParts): Promise<void> {
+  if (browser?.consoleErrors.length) console.log('browser page errors:', browser.consoleErrors);
+  await Promise.all([...phones.map((phone) => phone?.stop()), browser?.close()]);
+  await stopAllPeers();
+  await server?.close();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}
