@@ -27,11 +27,6 @@ export interface RestApiContext {
   sipCalls: { calls: SipCallManager; registrations: TrunkRegistrations } | null;
 }
 
-type AsyncHandler = (request: Request, response: Response) => Promise<void> | void;
-const handle = (fn: AsyncHandler) => (request: Request, response: Response, next: NextFunction) => {
-  Promise.resolve(fn(request, response)).catch(next);
-};
-
 /** The `/api/v1` routes: rooms, participants, tokens. */
 export function createRestApi(context: RestApiContext): Router {
   const { rooms, tokens } = context;
@@ -39,32 +34,32 @@ export function createRestApi(context: RestApiContext): Router {
   api.use(express.json({ limit: '64kb' }));
 
   // The web page asks for a guest token by room name; it carries no API key, so it sits before auth.
-  api.post('/guest-tokens', handle(async (request, response) => {
+  api.post('/guest-tokens', async (request, response) => {
     if (!context.guestJoin) throw new ForbiddenError('guest join is disabled');
     const body = parseBody(GuestTokenBody, request.body);
     const identity = `guest-${randomUUID().slice(0, 8)}`;
     const issued = await tokens.issue({ room: body.room, identity, name: body.name });
     response.status(201).json({ ...issued, identity });
-  }));
+  });
 
   api.use(apiKeyAuth(context.apiKey));
 
-  api.post('/tokens', handle(async (request, response) => {
+  api.post('/tokens', async (request, response) => {
     const body = parseBody(CreateTokenBody, request.body);
     const issued = await tokens.issue({ room: body.room, identity: body.identity, name: body.name ?? body.identity },
       body.ttlSeconds);
     response.status(201).json({ ...issued, url: `/?token=${encodeURIComponent(issued.token)}` });
-  }));
+  });
 
   api.get('/rooms', (_request, response) => {
     response.json({ rooms: rooms.list().map((room) => room.info()) });
   });
 
-  api.post('/rooms', handle(async (request, response) => {
+  api.post('/rooms', async (request, response) => {
     const { name, ...options } = parseBody(CreateRoomBody, request.body);
     const { room, created } = await rooms.getOrCreate(name, options);
     response.status(created ? 201 : 200).json({ room: room.info() });
-  }));
+  });
 
   api.get('/rooms/:room', (request, response) => {
     response.json({ room: rooms.get(String(request.params.room)).info() });
@@ -90,7 +85,7 @@ export function createRestApi(context: RestApiContext): Router {
     response.status(204).end();
   });
 
-  api.post('/rooms/:room/participants/:participant/mute', handle(async (request, response) => {
+  api.post('/rooms/:room/participants/:participant/mute', async (request, response) => {
     const body = parseBody(MuteBody, request.body);
     const participant = rooms.get(String(request.params.room)).getParticipant(String(request.params.participant));
     const targets = body.producerId !== undefined
@@ -99,7 +94,7 @@ export function createRestApi(context: RestApiContext): Router {
     if (targets.length === 0) throw new NotFoundError(`participant has no ${body.kind} producer`);
     await Promise.all(targets.map((producer) => (body.muted ? producer.pause() : producer.resume())));
     response.json({ participant: participant.info() });
-  }));
+  });
 
   api.get('/events', (_request, response) => {
     context.events.serveSse(response);
