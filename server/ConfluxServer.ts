@@ -145,12 +145,13 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     ...(sip.tls ? { tls: sip.tls } : {}),
     domain: sip.domain,
     users: sip.users,
+    ...(sip.rateLimit ? { rateLimit: sip.rateLimit } : {}),
   }, createLogger('sip'));
   logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
   const calls = new SipCallManager({
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
     realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
-    mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter },
+    mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter }, maxCalls: sip.maxCalls,
   });
   return { server: sipServer, calls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }

@@ -11,6 +11,7 @@ import type { SipTimers } from './sip/TransactionTypes.js';
 import { TransportLayer } from './sip/TransportLayer.js';
 import type { TransportKind } from './sip/TransportTypes.js';
 import { UdpTransport } from './sip/UdpTransport.js';
+import type { RateLimit } from './sip/SourceRateLimiter.js';
 import { UserAgent } from './sip/UserAgent.js';
 import { WsTransport } from './sip/WsTransport.js';
 
@@ -40,6 +41,8 @@ export interface SipServerOptions {
   sessionExpiresSec?: number;
   keepAliveIntervalMs?: number;
   userName?: string;
+  /** Per-source-address message rate; messages over it are dropped unparsed (flood protection). */
+  rateLimit?: RateLimit;
 }
 
 /** Bound ports of the enabled transports. */
@@ -62,7 +65,7 @@ export class SipServer {
     const log = logger.child({ component: 'sip' });
     const host = options.host ?? '0.0.0.0';
     const advertised = options.advertisedHost ?? advertisedAddress(host);
-    const transport = new TransportLayer(log, advertised);
+    const transport = new TransportLayer(log, advertised, {}, options.rateLimit);
     const streamOpts = options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {};
     const registrar = new Registrar({
       domain: options.domain, users: options.users, algorithms: options.digestAlgorithms ?? ['SHA-256', 'MD5'],

@@ -60,6 +60,14 @@ export const ConfigSchema = z.object({
     /** The product's own SIP domain: its registrar accepts these users. */
     domain: z.string().default('conflux.local'),
     users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
+    /**
+     * Messages per second one source address may send; more are dropped unparsed (a flood from one
+     * host must not starve the rest). Sized for a busy trunk: ~3 requests per call at 1,000 calls/s.
+     */
+    rateLimit: z.object({ perSecond: z.number().int().min(1), burst: z.number().int().min(1) })
+      .nullable().default({ perSecond: 3000, burst: 6000 }),
+    /** Calls in progress at most; more INVITEs are answered 503. */
+    maxCalls: z.number().int().min(1).max(100_000).default(1000),
     /** A phone that sends no RTP for this long is hung up on. */
     mediaTimeoutSeconds: z.number().int().min(5).max(3600).default(30),
     /**

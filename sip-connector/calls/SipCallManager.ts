@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { ConfluxError, BadRequestError, InvalidStateError, NotFoundError } from '../../server/errors.js';
+import { ConfluxError, BadRequestError, CapacityError, InvalidStateError, NotFoundError } from '../../server/errors.js';
 import { createLogger, type Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
@@ -40,6 +40,8 @@ export interface SipCallManagerOptions {
   pinTimeoutSeconds?: number;
   /** Jitter buffer of the room mixers. */
   mixer?: { jitterTargetMs: number; adaptiveJitter: boolean };
+  /** Calls in progress at most; further INVITEs get 503. */
+  maxCalls?: number;
 }
 
 interface CallRecord {
@@ -100,7 +102,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   constructor(options: SipCallManagerOptions) {
     super();
-    this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, mixer: { jitterTargetMs: 40, adaptiveJitter: true }, ...options };
+    this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, mixer: { jitterTargetMs: 40, adaptiveJitter: true }, maxCalls: 1000, ...options };
     this.#dispatcher = new CallDispatcher(options.store);
     options.store.on('change', (kind, id) => {
       if (kind === 'inboundTrunks') this.#digest.delete(id);
@@ -172,6 +174,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   async #onInvite(sip: IncomingCall): Promise<void> {
     if (this.#closing) {
       sip.reject(503, 'Shutting Down');
+      return;
+    }
+    if (this.#calls.size >= this.#options.maxCalls) {
+      this.#logger.warn({ callId: sip.callId, calls: this.#calls.size }, 'call limit reached; refusing');
+      sip.reject(503, 'Service Unavailable', { 'Retry-After': '5' });
       return;
     }
     const facts = {
@@ -303,6 +310,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   /** Places a call through an outbound trunk; resolves once it is answered or has failed. */
   async dialOut(request: DialOutRequest): Promise<DialOutResult> {
     if (this.#closing) throw new InvalidStateError('shutting down');
+    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
     const target = this.#dialTarget(request.to, trunk.host, trunk.port, trunk.transport);

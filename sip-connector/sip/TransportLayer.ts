@@ -7,6 +7,7 @@ import { SipRequest } from './SipRequest.js';
 import { SipResponse } from './SipResponse.js';
 import type { SipTransport } from './SipTransport.js';
 import { SipTransportError } from './SipTransportError.js';
+import { SourceRateLimiter, type RateLimit } from './SourceRateLimiter.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { Destination, MessageSource, TransportKind } from './TransportTypes.js';
 import type { SipUri } from './SipUri.js';
@@ -26,10 +27,14 @@ export type TransportLayerEvents = {
 export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
   readonly transports = new Map<TransportKind, SipTransport>();
   readonly parser: SipParser;
+  /** Drops messages from a source over its rate, before any parsing; absent: no limit. */
+  readonly rateLimiter: SourceRateLimiter | null;
 
-  constructor(private readonly logger: SipLogger, readonly advertisedHost: string, limits: Partial<SipParserLimits> = {}) {
+  constructor(private readonly logger: SipLogger, readonly advertisedHost: string, limits: Partial<SipParserLimits> = {},
+    rateLimit?: RateLimit) {
     super();
     this.parser = new SipParser(limits);
+    this.rateLimiter = rateLimit ? new SourceRateLimiter(rateLimit) : null;
   }
 
   /** Adds a transport and starts listening on it. */
@@ -47,6 +52,7 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
 
   /** Injects received bytes as if they arrived on a transport (used by the transports, and by tests). */
   onData(data: Buffer, source: MessageSource): void {
+    if (this.rateLimiter && !this.rateLimiter.admit(source.address)) return;
     const reliableStream = source.transport === 'tcp' || source.transport === 'tls';
     const result = this.parser.parse(data, reliableStream);
     if (!result.ok) {
