@@ -3,6 +3,7 @@ import { SipStreamFramer } from './SipStreamFramer.js';
 import { SipTransport } from './SipTransport.js';
 import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
+import { housekeepingIntervalMs, streamTransportDefaults } from './TransportTypes.js';
 import type { Destination, StreamTransportOptions, TransportKind } from './TransportTypes.js';
 import { randomToken } from './SipRandom.js';
 
@@ -30,12 +31,7 @@ export class TcpTransport extends SipTransport {
 
   constructor(host: string, port: number, options: StreamTransportOptions = {}) {
     super(host, port);
-    this.opts = {
-      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 25_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
-      maxMessageBytes: options.maxMessageBytes ?? 65535,
-    };
+    this.opts = streamTransportDefaults(options);
   }
 
   get port(): number {
@@ -69,8 +65,7 @@ export class TcpTransport extends SipTransport {
         resolve();
       });
     });
-    const tick = Math.max(250, Math.min(this.opts.keepAliveIntervalMs || 5000, 5000));
-    this.timer = setInterval(() => this.housekeeping(), tick);
+    this.timer = setInterval(() => this.housekeeping(), housekeepingIntervalMs(this.opts));
     this.timer.unref();
   }
 

@@ -37,6 +37,21 @@ export interface StreamTransportOptions {
   maxMessageBytes?: number;
 }
 
+/** Stream transport options with their defaults filled in. */
+export function streamTransportDefaults(options: StreamTransportOptions): Required<StreamTransportOptions> {
+  return {
+    keepAliveIntervalMs: options.keepAliveIntervalMs ?? 25_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    maxMessageBytes: options.maxMessageBytes ?? 65535,
+  };
+}
+
+/** How often a stream transport checks its connections for keep-alive and idleness. */
+export function housekeepingIntervalMs(options: Required<StreamTransportOptions>): number {
+  return Math.max(250, Math.min(options.keepAliveIntervalMs || 5000, 5000));
+}
+
 /** Certificate files for TLS and secure WebSocket listeners. */
 export interface TlsFiles {
   certFile: string;

@@ -7,6 +7,7 @@ import { SipTransport } from './SipTransport.js';
 import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { normalizeAddress } from './TcpTransport.js';
+import { housekeepingIntervalMs, streamTransportDefaults } from './TransportTypes.js';
 import type { Destination, StreamTransportOptions, TlsFiles, TransportKind } from './TransportTypes.js';
 import { randomToken } from './SipRandom.js';
 
@@ -33,12 +34,7 @@ export class WsTransport extends SipTransport {
   constructor(host: string, port: number, private readonly tls?: TlsFiles, options: StreamTransportOptions = {}) {
     super(host, port);
     this.kind = tls ? 'wss' : 'ws';
-    this.opts = {
-      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 25_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
-      maxMessageBytes: options.maxMessageBytes ?? 65535,
-    };
+    this.opts = streamTransportDefaults(options);
   }
 
   get port(): number {
@@ -74,7 +70,7 @@ export class WsTransport extends SipTransport {
         resolve();
       });
     });
-    this.timer = setInterval(() => this.housekeeping(), Math.max(250, Math.min(this.opts.keepAliveIntervalMs || 5000, 5000)));
+    this.timer = setInterval(() => this.housekeeping(), housekeepingIntervalMs(this.opts));
     this.timer.unref();
   }
 
