@@ -26,7 +26,7 @@ export class ClientBundle {
     if (!existsSync(entry)) throw new Error(`web client entry ${entry} is missing`);
     const result = await build({
       entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-      minify: true, sourcemap: 'inline', write: false, logLevel: 'silent',
+      minify: true, write: false, logLevel: 'silent',
     });
     return result.outputFiles[0]!.text;
   }
