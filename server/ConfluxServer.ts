@@ -180,7 +180,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     const ready = pool.ready;
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', workers: pool.workers.length });
   });
-  const metrics = new Metrics(rooms, pool);
+  const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
   app.get('/metrics', apiKeyAuth(apiKey), async (_request, response) => {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -2,12 +2,21 @@ import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { Participant } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
+import type { SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
+import type { SipServer } from '../../sip-connector/SipServer.js';
+import type { MixerStats } from '../../sip-connector/media/mixerProtocol.js';
+
+/** The SIP side, when enabled. */
+export interface SipMetricsSource {
+  server: SipServer;
+  calls: SipCallManager;
+}
 
 /** Prometheus metrics, computed from live state at scrape time. */
 export class Metrics {
   readonly registry = new Registry();
 
-  constructor(rooms: RoomRegistry, pool: WorkerPool) {
+  constructor(rooms: RoomRegistry, pool: WorkerPool, sip: SipMetricsSource | null = null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'conflux_' });
     const count = (pick: (participant: Participant) => number) =>
       rooms.list().reduce((sum, room) => sum + room.participants.reduce((s, p) => s + pick(p), 0), 0);
@@ -49,5 +58,63 @@ export class Metrics {
         }
       },
     });
+    if (sip) this.#sipMetrics(sip);
+  }
+
+  #sipMetrics({ server, calls }: SipMetricsSource): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'conflux_sip_calls', help: 'Calls in progress by state', labelNames: ['state'], registers,
+      collect() {
+        this.reset();
+        for (const state of ['ringing', 'pin', 'active']) this.set({ state }, 0);
+        for (const call of calls.list()) if (call.state !== 'ended') this.inc({ state: call.state });
+      },
+    });
+    const ended = new Counter({ name: 'conflux_sip_calls_ended_total', help: 'Ended calls by reason', labelNames: ['reason', 'direction'], registers });
+    calls.on('call.ended', (call) => ended.inc({ reason: call.endReason ?? 'unknown', direction: call.direction }));
+    new Counter({
+      name: 'conflux_sip_rate_limited_messages_total', help: 'SIP messages dropped unparsed by the per-source rate limit', registers,
+      collect() {
+        this.reset();
+        this.inc(server.transport.rateLimiter?.droppedCount ?? 0);
+      },
+    });
+    // Mixer health per room with phones: late ticks and concealment show CPU starvation or network loss.
+    // One stats round per scrape, shared by every mixer metric (prom-client collects them concurrently).
+    let snapshot: { at: number; stats: Promise<Array<{ room: string; stats: MixerStats }>> } | null = null;
+    const mixerStats = () => {
+      if (!snapshot || performance.now() - snapshot.at > 500) {
+        snapshot = {
+          at: performance.now(),
+          stats: Promise.all(calls.mixedRooms.map(async (room) => ({
+            room, stats: await (await calls.audioBridge(room))?.mixer.stats().catch(() => undefined),
+          }))).then((all) => all.filter((entry): entry is { room: string; stats: MixerStats } => entry.stats !== undefined)),
+        };
+      }
+      return snapshot.stats;
+    };
+    new Gauge({
+      name: 'conflux_mixer_rooms', help: 'Rooms with a running mixer thread', registers,
+      async collect() {
+        this.set((await mixerStats()).length);
+      },
+    });
+    const perRoom = (name: string, help: string, pick: (stats: MixerStats) => number, kind: 'counter' | 'gauge') => {
+      const collect = async function (this: Counter | Gauge) {
+        this.reset();
+        for (const { room, stats } of await mixerStats()) {
+          if (this instanceof Counter) this.inc({ room }, pick(stats));
+          else this.set({ room }, pick(stats));
+        }
+      };
+      if (kind === 'counter') new Counter({ name, help, labelNames: ['room'], registers, collect });
+      else new Gauge({ name, help, labelNames: ['room'], registers, collect });
+    };
+    perRoom('conflux_mixer_late_ticks_total', 'Mixer ticks that started late', (st) => st.lateTicks, 'counter');
+    perRoom('conflux_mixer_concealed_frames_total', 'Frames concealed (lost or late packets)', (st) => st.concealedFrames, 'counter');
+    perRoom('conflux_mixer_srtp_dropped_total', 'SRTP packets that failed authentication or replay checks', (st) => st.srtpDropped, 'counter');
+    perRoom('conflux_mixer_packets_in_total', 'RTP packets received by the mixer', (st) => st.packetsIn, 'counter');
+    perRoom('conflux_mixer_utilization', 'Busy share of each room mixer thread', (st) => st.utilization, 'gauge');
   }
 }

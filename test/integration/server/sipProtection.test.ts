@@ -74,4 +74,14 @@ describe('SIP flood and capacity protection of the running server', () => {
     expect(second.replies.find((reply) => reply.startsWith('SIP/2.0 503'))).toMatch(/Retry-After: 5/i);
     expect(server.sipCalls!.list().filter((call) => call.state !== 'ended')).toHaveLength(1);
   });
+
+  it('exports the calls, the rate limiting and the room mixer to Prometheus', async () => {
+    const text = await (await api(server, 'GET', '/metrics')).text();
+    expect(text).toMatch(/^conflux_sip_calls\{state="active"\} 1$/m);
+    expect(text).toMatch(/^conflux_sip_calls\{state="ringing"\} 0$/m);
+    expect(Number(/^conflux_sip_rate_limited_messages_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/^conflux_mixer_rooms 1$/m);
+    expect(text).toMatch(/^conflux_mixer_late_ticks_total\{room="capped"\} \d+$/m);
+    expect(text).toMatch(/^conflux_mixer_utilization\{room="capped"\} [\d.e-]+$/m);
+  });
 });
