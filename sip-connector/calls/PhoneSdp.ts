@@ -5,7 +5,7 @@ import { UnsupportedError } from '../../server/errors.js';
 import { SRTP_KEY_MATERIAL_LENGTH, SRTP_SUITES, type SrtpSuite } from '../media/SrtpContext.js';
 
 /** Audio codecs a phone leg can use, in the trunk's order of preference. */
-export type PhoneCodecName = 'PCMU' | 'PCMA' | 'opus';
+export type PhoneCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 /** A trunk's media policy: plain RTP/AVP only, or SDES-SRTP (RTP/SAVP with a=crypto) only. */
 export type MediaEncryption = 'none' | 'sdes';
@@ -57,6 +57,8 @@ export interface LocalMedia {
 const STATIC: Record<number, PhoneCodec> = {
   0: { name: 'PCMU', payloadType: 0, clockRate: 8000, channels: 1 },
   8: { name: 'PCMA', payloadType: 8, clockRate: 8000, channels: 1 },
+  // G.722 samples at 16 kHz but its RTP clock is 8000 Hz (RFC 3551 §4.5.2).
+  9: { name: 'G722', payloadType: 9, clockRate: 8000, channels: 1 },
 };
 const DEFAULT_DYNAMIC: Record<'opus' | 'telephone-event', number> = { opus: 111, 'telephone-event': 101 };
 
@@ -87,9 +89,12 @@ function offeredCodecs(media: SessionDescription['media'][number]): PhoneCodec[]
     const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
     if (!rtp) return STATIC[payloadType] ? [STATIC[payloadType]] : [];
     const name = rtp.codec.toLowerCase();
-    const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA'
+    const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA' : name === 'g722' ? 'G722'
       : name === 'opus' ? 'opus' : name === 'telephone-event' ? 'telephone-event' : null;
     if (!known) return [];
+    // Some endpoints write G722/16000; its timestamps would then run at a rate we cannot know, so only the
+    // registered 8000 Hz clock is taken.
+    if (known === 'G722' && (rtp.rate ?? 8000) !== 8000) return [];
     return [{
       name: known as PhoneCodecName, payloadType, clockRate: rtp.rate ?? 8000,
       channels: rtp.encoding ? Number(rtp.encoding) : 1, ...(fmtp ? { fmtp } : {}),

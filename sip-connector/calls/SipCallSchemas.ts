@@ -19,7 +19,7 @@ const Host = z.string().min(1).max(253).refine(
 const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'room: 1-64 of letters, digits, "_", "." or "-"');
 const RoomPrefix = z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/, 'roomPrefix: up to 32 of letters, digits, "_", "." or "-"');
 /** Codecs a phone leg can use: the mixer encodes and decodes these. */
-const Codec = z.enum(['PCMU', 'PCMA', 'opus']);
+const Codec = z.enum(['PCMU', 'PCMA', 'G722', 'opus']);
 const Pin = z.string().regex(/^[0-9]{3,12}$/, 'pin: 3-12 digits');
 
 export const InboundTrunkInput = z.strictObject({

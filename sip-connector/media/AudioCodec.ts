@@ -3,7 +3,7 @@
  * mixing loop allocates nothing per frame.
  */
 export interface AudioCodec {
-  /** Codec name as in SDP (PCMU, PCMA, opus). */
+  /** Codec name as in SDP (PCMU, PCMA, G722, opus). */
   readonly name: string;
   /** Rate of the PCM this codec decodes to and encodes from. */
   readonly sampleRate: number;

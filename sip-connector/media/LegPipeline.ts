@@ -1,5 +1,5 @@
 import type { AudioCodec } from './AudioCodec.js';
-import { createAudioCodec, mixerCodecName } from './createAudioCodec.js';
+import { createAudioCodec, mixerCodecName, mixerCodecRates } from './createAudioCodec.js';
 import { DtmfGenerator, type DtmfPacket } from './DtmfGenerator.js';
 import { MediaConfigError } from './MediaConfigError.js';
 import { Resampler } from './Resampler.js';
@@ -63,7 +63,7 @@ export class LegPipeline {
     if (this.ptimeMs <= 0 || this.ptimeMs % FRAME_MS !== 0 || this.ptimeMs > 60) {
       throw new MediaConfigError(`ptime ${this.ptimeMs} ms: the mixer sends 20, 40 or 60 ms packets`);
     }
-    const expectedClock = this.codecName === 'opus' ? 48000 : 8000;
+    const expectedClock = mixerCodecRates(this.codecName).clockRate;
     if (options.clockRate !== expectedClock) {
       throw new MediaConfigError(`${this.codecName} uses a ${expectedClock} Hz RTP clock, not ${options.clockRate}`);
     }
@@ -72,8 +72,9 @@ export class LegPipeline {
     this.resampler = codecRate === this.mixRate ? null : new Resampler(this.mixRate, codecRate, this.mixRate / 50);
     this.codecFrame = new Int16Array(codecRate / 50);
     this.packetPcm = new Int16Array((codecRate * this.ptimeMs) / 1000);
-    // Opus at 510 kbit/s for 60 ms is under 4 kB; G.711 is one byte per sample.
-    const maxPayload = this.codecName === 'opus' ? 4000 : this.packetPcm.length;
+    // Opus at 510 kbit/s for 60 ms is under 4 kB; G.711 is one byte per sample, G.722 one per two.
+    const maxPayload = this.codecName === 'opus' ? 4000
+      : this.codecName === 'G722' ? this.packetPcm.length / 2 : this.packetPcm.length;
     this.packetizer = new RtpPacketizer({ payloadType: options.payloadType, clockRate: options.clockRate,
       ptimeMs: this.ptimeMs, maxPayload, ssrc: options.ssrc, initialSequence: options.initialSequence,
       initialTimestamp: options.initialTimestamp });

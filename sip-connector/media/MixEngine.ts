@@ -1,4 +1,5 @@
 import { AudioLegPipeline } from './AudioLegPipeline.js';
+import { mixerCodecRates } from './createAudioCodec.js';
 import type { DtmfEvent } from './DtmfDetector.js';
 import { LegPipeline, type LegPipelineOptions } from './LegPipeline.js';
 import { MediaConfigError } from './MediaConfigError.js';
@@ -94,7 +95,7 @@ export class MixEngine {
   addLeg(options: EngineLegOptions): LegPipeline {
     if (this.legs.has(options.legId)) throw new MediaConfigError(`leg ${options.legId} exists`);
     const { ownSourceIds, ...legOptions } = options;
-    const codecRate = legOptions.codec.toUpperCase() === 'OPUS' ? 48000 : 8000;
+    const codecRate = mixerCodecRates(legOptions.codec).sampleRate;
     const rate = this.options.mixRate ?? codecRate;
     const pipeline = new LegPipeline({ ...legOptions, mixRate: rate });
     let bus = this.buses.get(rate);

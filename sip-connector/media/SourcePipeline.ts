@@ -1,5 +1,5 @@
 import type { AudioCodec } from './AudioCodec.js';
-import { createAudioCodec, mixerCodecName } from './createAudioCodec.js';
+import { createAudioCodec, mixerCodecName, mixerCodecRates } from './createAudioCodec.js';
 import { DtmfDetector, type DtmfEvent } from './DtmfDetector.js';
 import { JitterBuffer } from './JitterBuffer.js';
 import { MediaConfigError } from './MediaConfigError.js';
@@ -70,7 +70,7 @@ export class SourcePipeline {
     this.codecName = mixerCodecName(options.codec);
     this.payloadType = options.payloadType;
     this.clockRate = options.clockRate;
-    const expectedClock = this.codecName === 'opus' ? 48000 : 8000;
+    const expectedClock = mixerCodecRates(this.codecName).clockRate;
     if (this.clockRate !== expectedClock) {
       throw new MediaConfigError(`${this.codecName} uses a ${expectedClock} Hz RTP clock, not ${this.clockRate}`);
     }

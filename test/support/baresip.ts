@@ -19,8 +19,11 @@ export interface BaresipPhoneOptions {
   toneAmplitude?: number;
   /** How long the phone may live; it is killed after that. */
   lifetimeMs: number;
-  /** The one audio codec of the account: PCMU (8 kHz mono tone, the default) or Opus (48 kHz stereo tone). */
-  codec?: 'PCMU' | 'opus';
+  /**
+   * The one audio codec of the account: PCMU (8 kHz mono tone, the default), G.722 (16 kHz mono tone) or
+   * Opus (48 kHz stereo tone).
+   */
+  codec?: 'PCMU' | 'G722' | 'opus';
   /** SIP transport of the account's calls; UDP by default. */
   transport?: 'udp' | 'tcp';
   /** SDES-SRTP required on its calls (the srtp module, `mediaenc=srtp-mand`); plain RTP by default. */
@@ -62,8 +65,9 @@ const MODULE_PATH = '/usr/lib/baresip/modules';
 
 /**
  * A headless baresip softphone. It sends a sine tone from a WAV matching its codec (8 kHz mono for PCMU,
- * 48 kHz stereo for Opus: baresip's aufile source must match the codec's rate and channels), records what
- * it hears through the sndfile module (unless told not to), and is driven over ctrl_tcp, whose events it keeps.
+ * 16 kHz mono for G.722, 48 kHz stereo for Opus: baresip's aufile source must match the codec's rate and
+ * channels), records what it hears through the sndfile module (unless told not to), and is driven over
+ * ctrl_tcp, whose events it keeps.
  */
 export class BaresipPhone {
   readonly options: BaresipPhoneOptions;
@@ -87,10 +91,11 @@ export class BaresipPhone {
     const record = options.record ?? true;
     if (record) mkdirSync(recordDir);
     const opus = options.codec === 'opus';
+    const g722 = options.codec === 'G722';
     const wav = join(dir, 'tone.wav');
     // aufile hangs the call up when the file ends, so the tone must outlast the phone.
     writeToneWav(wav, {
-      frequencyHz: options.toneHz, sampleRate: opus ? 48_000 : 8000, channels: opus ? 2 : 1,
+      frequencyHz: options.toneHz, sampleRate: opus ? 48_000 : g722 ? 16_000 : 8000, channels: opus ? 2 : 1,
       seconds: Math.ceil(options.lifetimeMs / 1000) + 30, amplitude: options.toneAmplitude ?? 0.3,
     });
     writeFileSync(join(dir, 'config'), [
@@ -106,7 +111,7 @@ export class BaresipPhone {
       'net_interface\t\t127.0.0.1',
       'dns_server\t\t127.0.0.1:53',
       `module_path\t\t${MODULE_PATH}`,
-      opus ? 'module\t\t\topus.so' : 'module\t\t\tg711.so',
+      opus ? 'module\t\t\topus.so' : g722 ? 'module\t\t\tg722.so' : 'module\t\t\tg711.so',
       'module\t\t\taufile.so',
       'module\t\t\talsa.so',
       ...(record ? ['module\t\t\tsndfile.so'] : []),
@@ -261,7 +266,7 @@ function accountLine(options: BaresipPhoneOptions): string {
   const address = `<sip:${options.user}@127.0.0.1:${registrar?.port ?? options.sipPort}${options.transport === 'tcp' ? ';transport=tcp' : ''}>`;
   const account = registrar ? `auth_pass=${registrar.password};regint=${registrar.intervalSeconds}` : 'regint=0;answermode=auto';
   // baresip wants Opus spelled with its rate and channels; a bare "opus" matches nothing.
-  const codecs = options.codec === 'opus' ? 'opus/48000/2' : 'PCMU';
+  const codecs = options.codec === 'opus' ? 'opus/48000/2' : options.codec === 'G722' ? 'G722' : 'PCMU';
   return `${address};${account};audio_codecs=${codecs}${options.srtp ? ';mediaenc=srtp-mand' : ''}`;
 }
 

@@ -136,7 +136,7 @@ describe('MixerThread over real UDP', () => {
     await mixer.addSource({ sourceId: 's', codec: 'PCMU', payloadType: 0, clockRate: 8000 });
     await mixer.addLeg({ legId: 'l', codec: 'PCMU', payloadType: 0, clockRate: 8000, ownSourceIds: ['s'],
       destination: { ip: HOST, port: rx.port } });
-    await expect(mixer.addSource({ sourceId: 'x', codec: 'G722', payloadType: 9, clockRate: 8000 }))
+    await expect(mixer.addSource({ sourceId: 'x', codec: 'G729', payloadType: 18, clockRate: 8000 }))
       .rejects.toMatchObject({ name: 'MixerThreadError', remoteName: 'MediaConfigError' });
     await sleep(100);
     expect(rx.packets.length).toBeGreaterThan(2);

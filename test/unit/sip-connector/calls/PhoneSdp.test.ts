@@ -33,6 +33,22 @@ describe('PhoneSdp', () => {
     expect(answerSdp).toContain('a=rtpmap:96 opus/48000/2');
   });
 
+  it('negotiates G.722 as static payload type 9 with its 8000 Hz RTP clock, and offers it so', () => {
+    const { negotiated, answerSdp } = answerOffer(offer(['m=audio 4000 RTP/AVP 9 0 101', 'a=rtpmap:101 telephone-event/8000']),
+      ['G722', 'PCMU'], local, '1');
+    expect(negotiated.codec).toEqual({ name: 'G722', payloadType: 9, clockRate: 8000, channels: 1 });
+    expect(parse(answerSdp).media[0]!.rtp.map((r) => `${r.payload} ${r.codec}/${r.rate}`)).toEqual(['9 G722/8000', '101 telephone-event/8000']);
+    expect(answerOffer(offer(['m=audio 4000 RTP/AVP 9', 'a=rtpmap:9 G722/8000']), ['G722'], local, '1').negotiated.codec.name).toBe('G722');
+    // A trunk without G722 does not pick it even when offered first.
+    expect(answerOffer(offer(['m=audio 4000 RTP/AVP 9 0']), ['PCMU', 'PCMA', 'opus'], local, '1').negotiated.codec.name).toBe('PCMU');
+    // G722/16000 states a clock its timestamps do not run at: it is not taken.
+    expect(() => answerOffer(offer(['m=audio 4000 RTP/AVP 9', 'a=rtpmap:9 G722/16000']), ['G722'], local, '1')).toThrow(UnsupportedError);
+    const ours = parse(createOffer(['G722', 'PCMU'], local, '7'));
+    expect(ours.media[0]).toMatchObject({ payloads: '9 0 101' });
+    expect(ours.media[0]!.rtp.map((r) => `${r.codec}/${r.rate}`)).toEqual(['G722/8000', 'PCMU/8000', 'telephone-event/8000']);
+    expect(readAnswer(offer(['m=audio 6000 RTP/AVP 9']), ['G722', 'PCMU']).codec).toMatchObject({ name: 'G722', clockRate: 8000 });
+  });
+
   it('answers hold with the mirrored direction', () => {
     const held = answerOffer(offer(['m=audio 4000 RTP/AVP 0', 'a=sendonly']), ['PCMU'], local, '1');
     expect(held.negotiated.localDirection).toBe('recvonly');

@@ -31,4 +31,13 @@ describe('JsonFileSipConfigStore', () => {
     expect(() => new JsonFileSipConfigStore(dir)).toThrow(/invalid entry in inboundTrunks/);
     expect(readFileSync(path.join(dir, 'sip-config.json'), 'utf8')).toContain('open');
   });
+
+  it('lets a trunk list G722 among its codecs while the default list stays PCMU, PCMA, Opus', () => {
+    const base = { id: 'pbx', name: 'PBX', allowedAddresses: ['10.0.0.0/8'] };
+    expect(InboundTrunkInput.parse(base).codecs).toEqual(['PCMU', 'PCMA', 'opus']);
+    expect(InboundTrunkInput.parse({ ...base, codecs: ['G722', 'PCMU'] }).codecs).toEqual(['G722', 'PCMU']);
+    const out = { id: 'out', name: 'Out', host: 'sip.example.net', fromNumber: '+15550100' };
+    expect(OutboundTrunkInput.parse({ ...out, codecs: ['G722'] }).codecs).toEqual(['G722']);
+    expect(OutboundTrunkInput.safeParse({ ...out, codecs: ['G729'] }).success).toBe(false);
+  });
 });
