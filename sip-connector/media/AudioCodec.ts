@@ -19,3 +19,18 @@ export interface AudioCodec {
   /** Releases native state. */
   close(): void;
 }
+
+/**
+ * Concealment for codecs without their own: a lost frame becomes a fade of the last good frame rather
+ * than a hard cut to silence, which clicks. Returns samples written.
+ */
+export function concealByFade(samples: number, out: Int16Array, previous: Int16Array | null): number {
+  const n = Math.min(samples, out.length);
+  if (!previous || previous.length === 0) {
+    out.fill(0, 0, n);
+    return n;
+  }
+  const len = previous.length;
+  for (let i = 0; i < n; i++) out[i] = Math.round(previous[i % len]! * (1 - i / n));
+  return n;
+}

@@ -1,4 +1,4 @@
-import type { AudioCodec } from './AudioCodec.js';
+import { concealByFade, type AudioCodec } from './AudioCodec.js';
 import { MediaConfigError } from './MediaConfigError.js';
 
 /** G.711 companding law: PCMU is µ-law (North America/Japan), PCMA is A-law (everywhere else). */
@@ -99,22 +99,9 @@ export class G711Codec implements AudioCodec {
     return n;
   }
 
-  /**
-   * G.711 has no concealment of its own: a lost frame becomes a fade of the last samples rather than a
-   * hard cut to silence, which clicks. Returns samples written.
-   */
+  /** G.711 has no concealment of its own: fade the last good frame. */
   conceal(samples: number, out: Int16Array, previous: Int16Array | null): number {
-    const n = Math.min(samples, out.length);
-    if (!previous || previous.length === 0) {
-      out.fill(0, 0, n);
-      return n;
-    }
-    const len = previous.length;
-    for (let i = 0; i < n; i++) {
-      const gain = 1 - i / n;
-      out[i] = Math.round(previous[i % len] * gain);
-    }
-    return n;
+    return concealByFade(samples, out, previous);
   }
 
   /** Encodes `samples` samples of pcm into out; returns bytes written. */

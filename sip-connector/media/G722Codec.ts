@@ -1,4 +1,4 @@
-import type { AudioCodec } from './AudioCodec.js';
+import { concealByFade, type AudioCodec } from './AudioCodec.js';
 
 // ITU-T G.722 (64 kbit/s, mode 1). The 16 kHz signal is split by a 24-tap QMF pair into a 0-4 kHz and a
 // 4-8 kHz band at 8 kHz each; the lower band is coded with 6-bit ADPCM, the higher with 2-bit ADPCM, and
@@ -190,19 +190,9 @@ export class G722Codec implements AudioCodec {
     return octets * 2;
   }
 
-  /**
-   * A lost frame becomes a fade of the last good frame, as for G.711; the decoder state is left alone and
-   * re-converges on the next packets as ADPCM does after any error. Returns samples written.
-   */
+  /** A lost frame fades the last good frame; the ADPCM state re-converges on the next packets. */
   conceal(samples: number, out: Int16Array, previous: Int16Array | null): number {
-    const n = Math.min(samples, out.length);
-    if (!previous || previous.length === 0) {
-      out.fill(0, 0, n);
-      return n;
-    }
-    const len = previous.length;
-    for (let i = 0; i < n; i++) out[i] = Math.round(previous[i % len]! * (1 - i / n));
-    return n;
+    return concealByFade(samples, out, previous);
   }
 
   /** Encodes `samples` (even) samples of pcm into out, one octet per pair; returns bytes written. */

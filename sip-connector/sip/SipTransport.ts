@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { Destination, SipTransportEvents, TransportKind } from './TransportTypes.js';
 
@@ -27,4 +28,15 @@ export abstract class SipTransport extends TypedEmitter<SipTransportEvents> {
 
   /** Stops listening and closes every connection. */
   abstract close(): Promise<void>;
+}
+
+/** Starts a server listening and resolves once it is bound (rejects when the bind fails). */
+export function listenOn(server: Pick<Server, 'listen' | 'once' | 'off'>, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

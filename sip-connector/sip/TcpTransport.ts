@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { SipStreamFramer } from './SipStreamFramer.js';
-import { SipTransport } from './SipTransport.js';
+import { listenOn, SipTransport } from './SipTransport.js';
 import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { housekeepingIntervalMs, streamTransportDefaults } from './TransportTypes.js';
@@ -58,13 +58,7 @@ export class TcpTransport extends SipTransport {
       this.adopt(socket, false, Promise.resolve());
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.requestedPort, this.host);
     this.timer = setInterval(() => this.housekeeping(), housekeepingIntervalMs(this.opts));
     this.timer.unref();
   }

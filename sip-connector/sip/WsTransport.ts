@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { SipTransport } from './SipTransport.js';
+import { listenOn, SipTransport } from './SipTransport.js';
 import { FlowTable } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { normalizeAddress } from './TcpTransport.js';
@@ -63,13 +63,7 @@ export class WsTransport extends SipTransport {
       }
       this.adopt(ws, normalizeAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0, Promise.resolve());
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.requestedPort, this.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.requestedPort, this.host);
     this.timer = setInterval(() => this.housekeeping(), housekeepingIntervalMs(this.opts));
     this.timer.unref();
   }
