@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -330,3 +331,31 @@ export function toneLevels(wav: DecodedWav, frequencies: number[], windowSeconds
 }
 
 export { db };
+
+/** One side of a two-phone call check: the phone, its own tone and the rate its recording must have. */
+export interface HeardPhone {
+  phone: BaresipPhone;
+  label: string;
+  toneHz: number;
+  sampleRate: number;
+}
+
+/**
+ * Hangs both phones up, then checks each recording holds the other's tone above `minTone` and its own
+ * at least `marginDb` lower (mix-minus). Prints the levels.
+ */
+export async function expectPhonesHeardEachOther(a: HeardPhone, b: HeardPhone, minTone: number, marginDb: number): Promise<void> {
+  a.phone.hangup();
+  b.phone.hangup();
+  await Promise.all([a.phone.waitForEvent('CALL_CLOSED'), b.phone.waitForEvent('CALL_CLOSED')]);
+  const tones = [a.toneHz, b.toneHz];
+  const heard = [toneLevels(await a.phone.lastRecording(), tones), toneLevels(await b.phone.lastRecording(), tones)] as const;
+  const sides = [[a, b, heard[0]], [b, a, heard[1]]] as const;
+  console.log(sides.map(([self, other, levels]) => `${self.label} (${levels.sampleRate} Hz) hears ${other.label} `
+    + `${levels.tones[other.toneHz]!.toFixed(4)}, itself ${levels.tones[self.toneHz]!.toFixed(5)}`).join('; '));
+  for (const [self, other, levels] of sides) {
+    expect(levels.sampleRate).toBe(self.sampleRate);
+    expect(levels.tones[other.toneHz], `${other.label}'s tone at ${self.label}`).toBeGreaterThan(minTone);
+    expect(db(levels.tones[other.toneHz]!, levels.tones[self.toneHz]!), `${self.label} does not hear itself`).toBeGreaterThan(marginDb);
+  }
+}

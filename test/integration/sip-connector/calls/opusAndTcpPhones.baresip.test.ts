@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
-import { BaresipPhone, db, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
+import { BaresipPhone, expectPhonesHeardEachOther, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
 import { establishedTcpOn } from '../../../support/processSockets.js';
 import {
   calls, configure, eventually, expectNothingLeft, participants, rest, sipUdpPort, startSipServer, type ParticipantView,
@@ -70,19 +70,9 @@ describe('baresip phones with Opus and over TCP, next to a PCMU baresip over UDP
     expect((await calls(server)).find((c) => c.participantId !== participant.id && c.state === 'active')?.codec).toBe('PCMU');
 
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    carol.hangup();
-    bob.hangup();
-    await Promise.all([carol.waitForEvent('CALL_CLOSED'), bob.waitForEvent('CALL_CLOSED')]);
-
-    const carolHeard = toneLevels(await carol.lastRecording(), [BOB.toneHz, CAROL.toneHz]);
-    const bobHeard = toneLevels(await bob.lastRecording(), [BOB.toneHz, CAROL.toneHz]);
-    console.log(`carol (opus, ${carolHeard.sampleRate} Hz) hears bob ${carolHeard.tones[BOB.toneHz]!.toFixed(4)}, herself ${carolHeard.tones[CAROL.toneHz]!.toFixed(5)}; `
-      + `bob (PCMU, ${bobHeard.sampleRate} Hz) hears carol ${bobHeard.tones[CAROL.toneHz]!.toFixed(4)}, himself ${bobHeard.tones[BOB.toneHz]!.toFixed(5)}`);
-    expect(carolHeard.sampleRate).toBe(48000);
-    expect(carolHeard.tones[BOB.toneHz], 'the PCMU tone at the Opus phone').toBeGreaterThan(MIN_TONE);
-    expect(db(carolHeard.tones[BOB.toneHz]!, carolHeard.tones[CAROL.toneHz]!), 'the Opus phone does not hear itself').toBeGreaterThan(MIX_MINUS_MARGIN_DB);
-    expect(bobHeard.tones[CAROL.toneHz], 'the Opus tone at the PCMU phone').toBeGreaterThan(MIN_TONE);
-    expect(db(bobHeard.tones[CAROL.toneHz]!, bobHeard.tones[BOB.toneHz]!), 'the PCMU phone does not hear itself').toBeGreaterThan(MIX_MINUS_MARGIN_DB);
+    await expectPhonesHeardEachOther(
+      { phone: carol, label: 'the Opus phone', toneHz: CAROL.toneHz!, sampleRate: 48000 },
+      { phone: bob, label: 'the PCMU phone', toneHz: BOB.toneHz!, sampleRate: 8000 }, MIN_TONE, MIX_MINUS_MARGIN_DB);
     const ended = (await rest<{ call: SipCallInfo }>(server, 'GET', `/api/v1/sip/calls/${call.id}`)).body.call;
     expect(ended).toMatchObject({ state: 'ended', endReason: 'remote-hangup', codec: 'opus' });
   });
