@@ -7,6 +7,7 @@ import { SipResponse } from './SipResponse.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { CallEndReason, CallEvents, CallState, OfferResult } from './CallTypes.js';
 import type { UserAgent } from './UserAgent.js';
+import { clampSeconds, MAX_SESSION_EXPIRES_SEC, timerDelayMs } from './PeerSeconds.js';
 
 const DTMF_RE = /^[0-9*#A-D]$/i;
 
@@ -341,7 +342,8 @@ export abstract class Call extends TypedEmitter<CallEvents> {
     if (se === undefined) return;
     const m = /^\s*(\d+)\s*(?:;\s*refresher\s*=\s*(uac|uas))?/i.exec(se);
     if (!m) return;
-    const seconds = Number(m[1]);
+    // Whatever the peer wrote, the interval stays within what a timer can hold and we agreed to (RFC 4028 §4, §5).
+    const seconds = clampSeconds(Number(m[1]), this.ua.minSessionExpiresSec, MAX_SESSION_EXPIRES_SEC);
     const refresher = (m[2] ?? 'uac').toLowerCase();
     // the refresher role is relative to the refreshing transaction, which `sentByUs` orients
     const weRefresh = sentByUs ? refresher === 'uac' : refresher === 'uas';
@@ -353,7 +355,7 @@ export abstract class Call extends TypedEmitter<CallEvents> {
     if (this.sessionTimer) clearTimeout(this.sessionTimer);
     const se = this.sessionExpires;
     if (!se || this.state === 'ended') return;
-    const ms = se.weRefresh ? (se.seconds * 1000) / 2 : (se.seconds - Math.min(32, se.seconds / 3)) * 1000;
+    const ms = timerDelayMs(se.weRefresh ? (se.seconds * 1000) / 2 : (se.seconds - Math.min(32, se.seconds / 3)) * 1000);
     this.sessionTimer = setTimeout(() => {
       if (this.state !== 'confirmed') return;
       if (se.weRefresh) {

@@ -5,6 +5,7 @@ import { randomToken } from './SipRandom.js';
 import type { SipResponse } from './SipResponse.js';
 import { SipUri } from './SipUri.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import { clampSeconds, MAX_REGISTRATION_SEC } from './PeerSeconds.js';
 import type { RegistrationClientEvents, RegistrationClientOptions } from './RegistrationClientTypes.js';
 import type { TransportKind } from './TransportTypes.js';
 import type { UserAgent } from './UserAgent.js';
@@ -77,14 +78,14 @@ export class RegistrationClient extends TypedEmitter<RegistrationClientEvents> {
     if (this.stopped) return;
     if (res.status === 423) {
       const min = Number(res.get('Min-Expires'));
-      if (Number.isInteger(min) && min > this.expiresSec) {
+      if (Number.isInteger(min) && min > this.expiresSec && min <= MAX_REGISTRATION_SEC) {
         this.expiresSec = min;
         this.schedule(0);
         return;
       }
     }
     if (res.status >= 200 && res.status < 300) {
-      const granted = this.grantedExpires(res);
+      const granted = clampSeconds(this.grantedExpires(res), 1, MAX_REGISTRATION_SEC);
       this.failures = 0;
       this.registeredFor = granted;
       // refresh ahead of expiry by 10% (at least 5 s) so one lost request can still be retransmitted in time

@@ -18,6 +18,7 @@ import type { TransportLayer } from './TransportLayer.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { InviteHandler, UserAgentEvents, UserAgentOptions } from './UserAgentTypes.js';
 import type { Registrar } from './Registrar.js';
+import { clampSeconds, MAX_SESSION_EXPIRES_SEC } from './PeerSeconds.js';
 
 const SUPPORTED_EXTENSIONS = ['100rel', 'timer', 'replaces', 'norefersub'];
 
@@ -300,7 +301,9 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       const m = /^\s*(\d+)\s*(?:;\s*refresher\s*=\s*(uac|uas))?/i.exec(asked);
       if (!m) return;
       const refresher = m[2]?.toLowerCase() ?? (peerSupports ? 'uac' : 'uas');
-      res.set('Session-Expires', `${m[1]};refresher=${refresher}`);
+      // A UAS may shorten the interval, never below Min-SE (RFC 4028 §9).
+      const seconds = clampSeconds(Number(m[1]), this.minSessionExpiresSec, MAX_SESSION_EXPIRES_SEC);
+      res.set('Session-Expires', `${seconds};refresher=${refresher}`);
       if (peerSupports) res.set('Require', 'timer');
     } else if (this.sessionExpiresSec > 0 && peerSupports) {
       res.set('Session-Expires', `${this.sessionExpiresSec};refresher=uac`);
