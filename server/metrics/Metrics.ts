@@ -114,6 +114,8 @@ export class Metrics {
     perRoom('conflux_mixer_late_ticks_total', 'Mixer ticks that started late', (st) => st.lateTicks, 'counter');
     perRoom('conflux_mixer_concealed_frames_total', 'Frames concealed (lost or late packets)', (st) => st.concealedFrames, 'counter');
     perRoom('conflux_mixer_srtp_dropped_total', 'SRTP packets that failed authentication or replay checks', (st) => st.srtpDropped, 'counter');
+    perRoom('conflux_mixer_rtp_rejected_total', 'Datagrams refused before the mixer (not negotiated RTP, oversized, or not from the latched source)',
+      (st) => st.rtpRejected, 'counter');
     perRoom('conflux_mixer_packets_in_total', 'RTP packets received by the mixer', (st) => st.packetsIn, 'counter');
     perRoom('conflux_mixer_utilization', 'Busy share of each room mixer thread', (st) => st.utilization, 'gauge');
   }

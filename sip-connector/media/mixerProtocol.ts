@@ -42,6 +42,8 @@ export interface MixerSourceActivity {
   remote: { ip: string; port: number } | null;
   /** SRTP packets dropped (authentication, replay, malformed); they count nowhere else. */
   srtpDropped: number;
+  /** Datagrams refused before the mixer: not RTP of a negotiated type, oversized, or from an address not latched. */
+  rejected: number;
 }
 
 /** A leg as the main thread describes it. */
@@ -68,6 +70,8 @@ export interface MixerStats extends MixEngineStats {
   sendErrors: number;
   /** SRTP packets dropped on receipt, all sources. */
   srtpDropped: number;
+  /** Datagrams refused on receipt, all sources: not negotiated RTP, oversized, or not from the latched address. */
+  rtpRejected: number;
   /** Share of the worker's event loop spent busy, 0..1. */
   utilization: number;
 }

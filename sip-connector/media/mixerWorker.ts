@@ -5,6 +5,7 @@ import { MediaConfigError } from './MediaConfigError.js';
 import { AudioLevelStamp } from './AudioLevelStamp.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
+import { isNegotiatedRtp, RtpSourceLatch } from './RtpSourceLatch.js';
 import { SrtpContext } from './SrtpContext.js';
 import type {
   MixerForward, MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
@@ -23,15 +24,24 @@ const sockets = new Map<string, dgram.Socket>();
 const specs = new Map<string, MixerSourceSpec>();
 const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number; levels: AudioLevelStamp | null }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
-/** Per source: packet count, last arrival and, for latching sources, the address packets come from. */
-const activity = new Map<string, { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean;
-  srtpDropped: number }>();
+/** Per source: packet count, last arrival, the latched address packets come from, and what was refused. */
+interface SourceTraffic {
+  packets: number;
+  lastAt: number | null;
+  /** Send the source's legs where its packets come from (symmetric RTP). */
+  latch: boolean;
+  source: RtpSourceLatch;
+  srtpDropped: number;
+  rejected: number;
+}
+const activity = new Map<string, SourceTraffic>();
 /** SDES-SRTP sources: the phone's key unprotects what arrives, ours protects what legs send from the socket. */
 const srtpContexts = new Map<string, { inbound: SrtpContext; inboundKey: string; outbound: SrtpContext; outboundKey: string }>();
 let sharedSocket: dgram.Socket | null = null;
 let packetsIn = 0;
 let sendErrors = 0;
 let srtpDropped = 0;
+let rtpRejected = 0;
 const eluStart = performance.eventLoopUtilization();
 
 function post(message: MixerMessage): void {
@@ -51,7 +61,7 @@ const engine = new MixEngine(
     if (!socket) return;
     // Symmetric RTP: once a latching source has been heard, answer where its packets come from.
     const latched = route.viaSource !== null ? activity.get(route.viaSource) : undefined;
-    const target = latched?.latch && latched.remote ? latched.remote : route;
+    const target = (latched?.latch ? latched.source.remote : null) ?? route;
     const srtp = route.viaSource !== null ? srtpContexts.get(route.viaSource) : undefined;
     let packet = datagram;
     if (srtp) {
@@ -117,13 +127,22 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     throw error;
   }
   const id = spec.sourceId;
-  const seen: { packets: number; lastAt: number | null; remote: { ip: string; port: number } | null; latch: boolean; srtpDropped: number } = {
-    packets: 0, lastAt: null, remote: null, latch: spec.latch === true, srtpDropped: 0,
+  const seen: SourceTraffic = {
+    packets: 0, lastAt: null, latch: spec.latch === true, source: new RtpSourceLatch(), srtpDropped: 0, rejected: 0,
   };
   activity.set(id, seen);
   socket.on('message', (datagram, rinfo) => {
-    // An SRTP packet that fails authentication or replay checks is no traffic at all: it neither keeps the
-    // call alive nor moves the latch, so a forger can neither hijack the media nor be heard.
+    // Junk, RTCP, other payload types and oversized datagrams never reach the mixer or the relay, and do not
+    // count as traffic: they can neither keep a dead call alive nor move the latch.
+    const current = specs.get(id);
+    const types = current ? [current.payloadType, ...(current.dtmfPayloadType !== undefined ? [current.dtmfPayloadType] : [])] : [];
+    if (!isNegotiatedRtp(datagram, types)) {
+      rtpRejected++;
+      seen.rejected++;
+      return;
+    }
+    // An SRTP packet that fails authentication or replay checks is no traffic at all either, so a forger
+    // can neither hijack the media nor be heard.
     let msg: Buffer = datagram;
     const srtp = srtpContexts.get(id);
     if (srtp) {
@@ -135,20 +154,23 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
         return;
       }
     }
+    const now = performance.now();
+    if (!seen.source.admit(rinfo.address, rinfo.port, now)) {
+      rtpRejected++;
+      seen.rejected++;
+      return;
+    }
     packetsIn++;
     seen.packets++;
-    seen.lastAt = performance.now();
-    if (seen.latch && (seen.remote?.port !== rinfo.port || seen.remote.ip !== rinfo.address)) {
-      seen.remote = { ip: rinfo.address, port: rinfo.port };
-    }
-    // Only well-formed RTP of the negotiated audio type is relayed; DTMF and junk stay with the mixer.
+    seen.lastAt = now;
+    // Only the negotiated audio type is relayed; DTMF stays with the mixer.
     const relay = relays.get(id);
-    if (relay && msg.length >= 12 && msg[0]! >> 6 === 2 && (msg[1]! & 0x7f) === specs.get(id)?.payloadType) {
+    if (relay && (msg[1]! & 0x7f) === current!.payloadType) {
       const copy = Buffer.from(msg);
       copy.writeUInt32BE(relay.ssrc >>> 0, 8);
       relay.socket.send(relay.levels ? relay.levels.stamp(copy) : copy, relay.port, relay.ip, onSendDone);
     }
-    engine.receive(id, msg, seen.lastAt);
+    engine.receive(id, msg, now);
   });
   sockets.set(id, socket);
   specs.set(id, spec);
@@ -181,8 +203,8 @@ function updateSource(spec: MixerSourceSpec): void {
 function sourceActivity(): MixerSourceActivity[] {
   const now = performance.now();
   return [...activity].map(([sourceId, seen]) => ({
-    sourceId, packets: seen.packets, idleMs: seen.lastAt === null ? null : Math.round(now - seen.lastAt), remote: seen.remote,
-    srtpDropped: seen.srtpDropped,
+    sourceId, packets: seen.packets, idleMs: seen.lastAt === null ? null : Math.round(now - seen.lastAt), remote: seen.source.remote,
+    srtpDropped: seen.srtpDropped, rejected: seen.rejected,
   }));
 }
 
@@ -210,7 +232,7 @@ async function addLeg(spec: MixerLegSpec): Promise<void> {
 function stats(): MixerStats {
   const c = clock.stats;
   return { ...engine.stats(), lateTicks: c.lateTicks, maxTickLatenessMs: c.maxLatenessMs,
-    skippedTicks: c.skippedTicks, packetsIn, sendErrors, srtpDropped,
+    skippedTicks: c.skippedTicks, packetsIn, sendErrors, srtpDropped, rtpRejected,
     utilization: performance.eventLoopUtilization(eluStart).utilization };
 }
 
