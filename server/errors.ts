@@ -47,10 +47,16 @@ export class UnsupportedError extends ConfluxError {
   constructor(message: string) { super(message, 422, 488); }
 }
 
-/** Maps any thrown value to a wire-safe status and message; unknown errors stay opaque. */
+/**
+ * Maps any thrown value to a wire-safe status and message. Only ConfluxErrors speak to the client; anything
+ * else (a TypeError included) is a bug of ours: a 500 whose details stay in the log.
+ */
 export function toWireError(error: unknown): { status: number; message: string } {
   if (error instanceof ConfluxError) return { status: error.httpStatus, message: error.message };
-  // mediasoup signals invalid client-provided parameters with TypeError.
-  if (error instanceof TypeError) return { status: 400, message: error.message };
   return { status: 500, message: 'internal error' };
+}
+
+/** Durable state could not be written: nothing was changed. */
+export class StorageError extends ConfluxError {
+  constructor(message: string) { super(message, 503, 500); }
 }

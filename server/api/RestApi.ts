@@ -125,6 +125,7 @@ export function jsonErrorHandler(error: unknown, request: Request, response: Res
     status = parserStatus;
     message = parserStatus === 413 ? 'request body too large' : 'malformed JSON body';
   }
-  if (status >= 500) logger.error({ err: error, path: request.path }, 'request failed');
+  if (!(error instanceof ConfluxError) && status >= 500) logger.error({ err: error, path: request.path }, 'request failed');
+  else if (status >= 500) logger.warn({ path: request.path, status, message }, 'request refused');
   response.status(status).json({ error: { code: status, message } });
 }

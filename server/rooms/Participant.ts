@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logging/Logger.js';
-import { CapacityError, InvalidStateError, NotFoundError, UnsupportedError } from '../errors.js';
+import { BadRequestError, CapacityError, ConfluxError, InvalidStateError, NotFoundError, UnsupportedError } from '../errors.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import type { MediaSource, ProducerInfo } from '../signalling/SignallingMessages.js';
 import type {
@@ -15,6 +15,22 @@ const MAX_CONSUMERS = 500;
 
 interface ConsumerAppData extends types.AppData {
   participantId: string;
+}
+
+/**
+ * Runs a worker call on parameters the client wrote: mediasoup rejects bad ones with TypeError (or its
+ * own UnsupportedError), which are then the client's mistake, named as such. Anywhere else a TypeError is a
+ * bug of ours and stays a 500.
+ */
+async function withClientParameters<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ConfluxError || !(error instanceof Error)) throw error;
+    if (error instanceof TypeError) throw new BadRequestError(`${what}: ${error.message}`);
+    if (error.name === 'UnsupportedError') throw new UnsupportedError(`${what}: ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -34,6 +50,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly #router: types.Router;
   readonly #logger: Logger;
   #closed = false;
+  /** Creations under way, counted against the caps so that concurrent requests cannot overshoot them. */
+  readonly #pending = { transports: 0, producers: 0, consumers: 0 };
 
   constructor(router: types.Router, options: JoinOptions, logger: Logger) {
     super();
@@ -60,21 +78,31 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     };
   }
 
+  /** Runs one creation of `what`, refused when those in place and under way would pass `max`. */
+  async #reserve<T>(what: 'transports' | 'producers' | 'consumers', existing: number, max: number, create: () => Promise<T>): Promise<T> {
+    if (existing + this.#pending[what] >= max) throw new CapacityError(`too many ${what}`);
+    this.#pending[what] += 1;
+    try {
+      return await create();
+    } finally {
+      this.#pending[what] -= 1;
+    }
+  }
+
   /** Creates a WebRTC transport listening per the server's RTC config. */
   async createWebRtcTransport(listen: TransportListenConfig, direction: 'send' | 'recv', forceTcp = false) {
     this.#assertOpen();
-    if (this.transports.size >= MAX_TRANSPORTS) throw new CapacityError('too many transports');
     const portRange = { min: listen.minPort, max: listen.maxPort };
     const base = { ip: listen.listenIp, announcedAddress: listen.announcedAddress, portRange };
     const listenInfos: types.TransportListenInfo[] = [];
     if (!forceTcp) listenInfos.push({ protocol: 'udp', ...base });
     if (listen.enableTcp || forceTcp) listenInfos.push({ protocol: 'tcp', ...base });
-    const transport = await this.#router.createWebRtcTransport({
+    const transport = await this.#reserve('transports', this.transports.size, MAX_TRANSPORTS, () => this.#router.createWebRtcTransport({
       listenInfos,
       preferUdp: true,
       initialAvailableOutgoingBitrate: listen.initialAvailableOutgoingBitrate,
       appData: { participantId: this.id, direction },
-    });
+    }));
     if (this.#closed) {
       transport.close();
       throw new InvalidStateError('participant left');
@@ -106,7 +134,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   async connectWebRtcTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
     const transport = this.getTransport(transportId);
     if (transport.type !== 'webrtc') throw new InvalidStateError('not a WebRTC transport');
-    await transport.connect({ dtlsParameters });
+    await withClientParameters('dtlsParameters', () => transport.connect({ dtlsParameters }));
   }
 
   async restartIce(transportId: string): Promise<types.IceParameters> {
@@ -120,11 +148,13 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     transportId: string, kind: types.MediaKind, rtpParameters: types.RtpParameters, source: MediaSource,
   ): Promise<types.Producer<ProducerAppData>> {
     this.#assertOpen();
-    if (this.producers.size >= MAX_PRODUCERS) throw new CapacityError('too many producers');
     const transport = this.getTransport(transportId);
-    const producer = await transport.produce<ProducerAppData>({
-      kind, rtpParameters, appData: { participantId: this.id, source },
-    });
+    const producer = await this.#reserve('producers', this.producers.size, MAX_PRODUCERS, () => withClientParameters('rtpParameters',
+      () => transport.produce<ProducerAppData>({ kind, rtpParameters, appData: { participantId: this.id, source } })));
+    if (this.#closed) {
+      producer.close();
+      throw new InvalidStateError('participant left');
+    }
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
     this.safeEmit('newproducer', producer);
@@ -142,15 +172,18 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     transportId: string, producer: types.Producer<ProducerAppData>, rtpCapabilities: types.RtpCapabilities,
   ): Promise<types.Consumer<ConsumerAppData>> {
     this.#assertOpen();
-    if (this.consumers.size >= MAX_CONSUMERS) throw new CapacityError('too many consumers');
     if (producer.appData.participantId === this.id) throw new InvalidStateError('cannot consume own producer');
-    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-      throw new UnsupportedError(`cannot consume ${producer.kind} producer with the given rtpCapabilities`);
-    }
+    const consumable = await withClientParameters('rtpCapabilities', async () => this.#router.canConsume({ producerId: producer.id, rtpCapabilities }));
+    if (!consumable) throw new UnsupportedError(`cannot consume ${producer.kind} producer with the given rtpCapabilities`);
     const transport = this.getTransport(transportId);
-    const consumer = await transport.consume<ConsumerAppData>({
-      producerId: producer.id, rtpCapabilities, paused: true, appData: { participantId: producer.appData.participantId },
-    });
+    const consumer = await this.#reserve('consumers', this.consumers.size, MAX_CONSUMERS, () => withClientParameters('rtpCapabilities',
+      () => transport.consume<ConsumerAppData>({
+        producerId: producer.id, rtpCapabilities, paused: true, appData: { participantId: producer.appData.participantId },
+      })));
+    if (this.#closed) {
+      consumer.close();
+      throw new InvalidStateError('participant left');
+    }
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => {
       this.consumers.delete(consumer.id);

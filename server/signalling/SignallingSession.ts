@@ -2,7 +2,7 @@ import type { types } from 'mediasoup';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { JoinTokens } from '../auth/JoinTokens.js';
-import { BadRequestError, ForbiddenError, InvalidStateError, NotFoundError, toWireError } from '../errors.js';
+import { BadRequestError, ConfluxError, ForbiddenError, InvalidStateError, NotFoundError, toWireError } from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { producerInfo, type Participant } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
@@ -68,7 +68,8 @@ export class SignallingSession {
       this.#send({ id, ok: true, data });
     } catch (error) {
       const { status, message } = toWireError(error);
-      if (status >= 500) this.#logger.error({ err: error, method }, 'signalling request failed');
+      // A bug of ours is an error; a refusal (even a 503 for a cap) is the client's lot, and must not let it flood the log.
+      if (!(error instanceof ConfluxError)) this.#logger.error({ err: error, method }, 'signalling request failed');
       else this.#logger.debug({ method, status, message }, 'signalling request refused');
       this.#send({ id, ok: false, error: { code: status, message } });
     }

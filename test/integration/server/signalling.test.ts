@@ -50,6 +50,11 @@ describe('WebSocket signalling against a running server', () => {
     const send = await client.call<{ id: string }>('createWebRtcTransport', { direction: 'send' });
     const badRtp = await client.request('produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: 'x' } });
     expect(badRtp).toMatchObject({ ok: false, error: { code: 400 } });
+    // Concurrent requests cannot overshoot the per-participant cap of 4 transports (one exists already).
+    const burst = await Promise.all(Array.from({ length: 20 }, () => client.request('createWebRtcTransport', { direction: 'recv' })));
+    expect(burst.filter((frame) => frame.ok)).toHaveLength(3);
+    expect(burst.filter((frame) => !frame.ok).every((frame) => frame.error?.code === 503)).toBe(true);
+    expect(server.rooms.get('sturdy').participants[0]!.transports.size).toBe(4);
     expect(await client.request('join', { token: await token('sturdy', 'sam2') })).toMatchObject({ ok: false, error: { code: 409 } });
 
     // Larger than the frame limit: ws closes that socket with 1009; the server and other sockets live on.
