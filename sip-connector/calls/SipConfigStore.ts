@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { StorageError } from '../../server/errors.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import {
   DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, type DispatchRule, type InboundTrunk, type OutboundTrunk,
@@ -36,7 +37,7 @@ type Collections = { [K in SipConfigKind]: Map<string, SipConfigItems[K]> };
 /** The embedded store: `<dataDir>/sip-config.json`, rewritten atomically (temp file + rename) on change. */
 export class JsonFileSipConfigStore extends TypedEmitter<SipConfigStoreEvents> implements SipConfigStore {
   readonly file: string;
-  readonly #collections: Collections = { inboundTrunks: new Map(), outboundTrunks: new Map(), dispatchRules: new Map() };
+  #collections: Collections = { inboundTrunks: new Map(), outboundTrunks: new Map(), dispatchRules: new Map() };
 
   constructor(dataDir: string) {
     super();
@@ -57,12 +58,36 @@ export class JsonFileSipConfigStore extends TypedEmitter<SipConfigStoreEvents> i
     }
   }
 
-  #save(): void {
-    const snapshot = Object.fromEntries(KINDS.map((kind) => [kind, [...this.#collections[kind].values()]]));
-    mkdirSync(path.dirname(this.file), { recursive: true });
+  /**
+   * Writes what the collections would be with `change` applied, and only then applies it: a write that
+   * fails (disk full, directory gone) changes nothing, in memory or on disk. The temp file is synced
+   * before the rename, so a crash leaves the old file or the new one, never half of one.
+   */
+  #commit(change: (collections: Collections) => void): void {
+    const current = this.#collections;
+    const next: Collections = {
+      inboundTrunks: new Map(current.inboundTrunks), outboundTrunks: new Map(current.outboundTrunks), dispatchRules: new Map(current.dispatchRules),
+    };
+    change(next);
+    const snapshot = Object.fromEntries(KINDS.map((kind) => [kind, [...next[kind].values()]]));
     const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(snapshot, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.file);
+    let opened = false;
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      const fd = openSync(temp, 'w', 0o600);
+      opened = true;
+      try {
+        writeSync(fd, `${JSON.stringify(snapshot, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.file);
+    } catch (error) {
+      if (opened) rmSync(temp, { force: true });
+      throw new StorageError(`cannot save the SIP configuration (${(error as NodeJS.ErrnoException).code ?? 'write failed'})`);
+    }
+    this.#collections = next;
   }
 
   list<K extends SipConfigKind>(kind: K): SipConfigItems[K][] {
@@ -75,18 +100,15 @@ export class JsonFileSipConfigStore extends TypedEmitter<SipConfigStoreEvents> i
 
   put<K extends SipConfigKind>(kind: K, item: SipConfigItems[K]): 'created' | 'updated' {
     const existed = this.#collections[kind].has(item.id);
-    this.#collections[kind].set(item.id, item);
-    this.#save();
+    this.#commit((next) => next[kind].set(item.id, item));
     this.safeEmit('change', kind, item.id);
     return existed ? 'updated' : 'created';
   }
 
   delete(kind: SipConfigKind, id: string): boolean {
-    const existed = this.#collections[kind].delete(id);
-    if (existed) {
-      this.#save();
-      this.safeEmit('change', kind, id);
-    }
-    return existed;
+    if (!this.#collections[kind].has(id)) return false;
+    this.#commit((next) => next[kind].delete(id));
+    this.safeEmit('change', kind, id);
+    return true;
   }
 }

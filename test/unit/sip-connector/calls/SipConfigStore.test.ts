@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InboundTrunkInput, OutboundTrunkInput } from '../../../../sip-connector/calls/SipCallSchemas.js';
 import { JsonFileSipConfigStore } from '../../../../sip-connector/calls/SipConfigStore.js';
+import { StorageError } from '../../../../server/errors.js';
 
 describe('JsonFileSipConfigStore', () => {
   it('keeps trunks across instances (a restart) in a private file', () => {
@@ -23,6 +24,35 @@ describe('JsonFileSipConfigStore', () => {
     expect(second.delete('inboundTrunks', 'pbx')).toBe(true);
     expect(second.delete('inboundTrunks', 'pbx')).toBe(false);
     expect(new JsonFileSipConfigStore(dir).list('inboundTrunks')).toEqual([]);
+  });
+
+  it('changes nothing, in memory or on disk, when the write fails', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-store-'));
+    const store = new JsonFileSipConfigStore(dir);
+    const trunk = (id: string) => InboundTrunkInput.parse({ id, name: id, allowedAddresses: ['192.0.2.1'] });
+    store.put('inboundTrunks', trunk('kept'));
+    const before = readFileSync(store.file, 'utf8');
+    const changes: string[] = [];
+    store.on('change', (kind, id) => changes.push(`${kind}/${id}`));
+    // The temp file's place is taken (as a full or read-only disk would refuse it): the write fails.
+    const temp = `${store.file}.${process.pid}.tmp`;
+    mkdirSync(temp);
+    expect(() => store.put('inboundTrunks', trunk('lost'))).toThrow(StorageError);
+    expect(() => store.delete('inboundTrunks', 'kept')).toThrow(StorageError);
+    expect(store.list('inboundTrunks').map((t) => t.id)).toEqual(['kept']);
+    expect(changes).toEqual([]);
+    expect(readFileSync(store.file, 'utf8')).toBe(before);
+    rmSync(temp, { recursive: true });
+    // The data directory itself gone and a file in its place: still nothing half-written, nothing applied.
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, 'not a directory');
+    expect(() => store.put('inboundTrunks', trunk('lost'))).toThrow(/cannot save the SIP configuration/);
+    expect(store.get('inboundTrunks', 'lost')).toBeUndefined();
+    rmSync(dir);
+    mkdirSync(dir);
+    store.put('inboundTrunks', trunk('later'));
+    expect(new JsonFileSipConfigStore(dir).list('inboundTrunks').map((t) => t.id)).toEqual(['kept', 'later']);
+    expect(readdirSync(dir)).toEqual(['sip-config.json']);
   });
 
   it('refuses a hand-edited file with an invalid entry instead of running with it', () => {
