@@ -145,6 +145,11 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     ...(sip.tls ? { tls: sip.tls } : {}),
     domain: sip.domain,
     users: sip.users,
+    digestAlgorithms: sip.digestAlgorithms,
+    authGuard: {
+      maxFailuresPerSource: sip.authGuard.maxFailuresPerSource, maxFailuresPerUser: sip.authGuard.maxFailuresPerUser,
+      windowMs: sip.authGuard.windowSeconds * 1000, blockMs: sip.authGuard.blockSeconds * 1000,
+    },
     ...(sip.rateLimit ? { rateLimit: sip.rateLimit } : {}),
   }, createLogger('sip'));
   logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
@@ -152,6 +157,7 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
     realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
     mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter }, maxCalls: sip.maxCalls,
+    authGuard: sipServer.authGuard,
   });
   return { server: sipServer, calls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }

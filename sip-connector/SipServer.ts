@@ -1,4 +1,6 @@
 import { networkInterfaces } from 'node:os';
+import { AuthFailureGuard } from './sip/AuthFailureGuard.js';
+import type { AuthFailureGuardOptions } from './sip/AuthFailureGuardTypes.js';
 import type { SipLogger } from './sip/Logger.js';
 import { Registrar } from './sip/Registrar.js';
 import type { RegistrationClient } from './sip/RegistrationClient.js';
@@ -34,10 +36,13 @@ export interface SipServerOptions {
   /** Credentials for trunks that challenge our requests. */
   credentials?: DigestCredentials[];
   /**
-   * Registrar challenges, most preferred first (default SHA-256 then MD5, RFC 8760). MD5 must stay last:
-   * JsSIP, the browser client, keeps only the last WWW-Authenticate it parses and computes only MD5.
+   * Registrar challenges, most preferred first (RFC 8760). Default MD5 alone: JsSIP 3.13 keeps only the
+   * last WWW-Authenticate and computes only MD5, while baresip 1.0 (libre) answers only the first and
+   * gives up on anything but MD5, so no order of two algorithms serves both.
    */
   digestAlgorithms?: DigestAlgorithm[];
+  /** Thresholds of the digest brute-force guard (registrar and trunk challenges alike). */
+  authGuard?: AuthFailureGuardOptions;
   sessionExpiresSec?: number;
   keepAliveIntervalMs?: number;
   userName?: string;
@@ -57,6 +62,8 @@ export class SipServer {
     readonly transactions: TransactionLayer,
     readonly userAgent: UserAgent,
     readonly registrar: Registrar,
+    /** Counts wrong digest answers of every challenge this endpoint makes; blocks sources and users. */
+    readonly authGuard: AuthFailureGuard,
     private readonly logger: SipLogger,
   ) {}
 
@@ -67,8 +74,10 @@ export class SipServer {
     const advertised = options.advertisedHost ?? advertisedAddress(host);
     const transport = new TransportLayer(log, advertised, {}, options.rateLimit);
     const streamOpts = options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {};
+    const authGuard = new AuthFailureGuard(options.authGuard);
+    authGuard.on('blocked', (block) => log.warn({ ...block }, 'authentication blocked after repeated failures'));
     const registrar = new Registrar({
-      domain: options.domain, users: options.users, algorithms: options.digestAlgorithms ?? ['SHA-256', 'MD5'],
+      domain: options.domain, users: options.users, algorithms: options.digestAlgorithms ?? ['MD5'], guard: authGuard,
     });
     try {
       if (options.udpPort != null) await transport.add(new UdpTransport(host, options.udpPort));
@@ -94,7 +103,7 @@ export class SipServer {
       ...(options.sessionExpiresSec !== undefined ? { sessionExpiresSec: options.sessionExpiresSec } : {}),
       ...(options.userName ? { userName: options.userName } : {}),
     });
-    const server = new SipServer(transport, transactions, userAgent, registrar, log);
+    const server = new SipServer(transport, transactions, userAgent, registrar, authGuard, log);
     userAgent.onInvite((call) => call.reject(404));
     log.info({ ports: server.ports, advertised }, 'SIP server listening');
     return server;

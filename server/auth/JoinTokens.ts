@@ -40,6 +40,8 @@ export class JoinTokens {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], clockTolerance: 5,
+        // A token that never expires could not be taken back: one without exp is refused.
+        requiredClaims: ['exp'],
       });
       if (typeof payload.room !== 'string' || typeof payload.sub !== 'string') {
         throw new UnauthorizedError('join token lacks room or identity');

@@ -61,6 +61,22 @@ export const ConfigSchema = z.object({
     domain: z.string().default('conflux.local'),
     users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
     /**
+     * Digest algorithms the registrar challenges with, most preferred first. MD5 alone by default: JsSIP
+     * 3.13 answers only the last challenge and only MD5, baresip 1.0 only the first and only MD5.
+     */
+    digestAlgorithms: z.array(z.enum(['MD5', 'SHA-256', 'SHA-512-256'])).min(1).default(['MD5']),
+    /**
+     * Digest brute-force guard: this many wrong answers from one address (or for one user, from any
+     * address but those it already registered from) within `windowSeconds` block it for `blockSeconds`,
+     * doubling with each block up to an hour.
+     */
+    authGuard: z.object({
+      maxFailuresPerSource: z.number().int().min(1).default(10),
+      maxFailuresPerUser: z.number().int().min(1).default(30),
+      windowSeconds: z.number().int().min(1).max(86_400).default(60),
+      blockSeconds: z.number().int().min(1).max(86_400).default(60),
+    }).prefault({}),
+    /**
      * Messages per second one source address may send; more are dropped unparsed (a flood from one
      * host must not starve the rest). Sized for a busy trunk: ~3 requests per call at 1,000 calls/s.
      */

@@ -80,6 +80,13 @@ export class Metrics {
         this.inc(server.transport.rateLimiter?.droppedCount ?? 0);
       },
     });
+    new Counter({
+      name: 'conflux_sip_auth_blocks_total', help: 'Sources or users blocked after repeated wrong digest answers', registers,
+      collect() {
+        this.reset();
+        this.inc(server.authGuard.blocks);
+      },
+    });
     // Mixer health per room with phones: late ticks and concealment show CPU starvation or network loss.
     // One stats round per scrape, shared by every mixer metric (prom-client collects them concurrently).
     let snapshot: { at: number; stats: Promise<Array<{ room: string; stats: MixerStats }>> } | null = null;

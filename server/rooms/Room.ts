@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '../logging/Logger.js';
 import { CapacityError, InvalidStateError, NotFoundError } from '../errors.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { Participant } from './Participant.js';
-import type { JoinOptions, ProducerAppData, RemovalReason, RoomEvents, RoomInfo, RoomOptions } from './RoomTypes.js';
+import type { JoinOptions, ProducerAppData, RemovalReason, RoomEvents, RoomInfo, RoomOptions, RoomSeat } from './RoomTypes.js';
 
 /**
  * A conference: one mediasoup Router (on one worker) and the participants in it. Tells the outside
@@ -18,8 +18,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly #speakerObserver: types.ActiveSpeakerObserver;
   readonly #logger: Logger;
   #emptyTimer: NodeJS.Timeout | undefined;
-  /** Holders keeping an empty room open: callers at a PIN prompt, dial-outs still ringing. */
-  #holds = 0;
+  /** Seats kept for those on their way in: callers at a PIN prompt, dial-outs still ringing. */
+  #seats = 0;
   #closed = false;
 
   constructor(name: string, router: types.Router, speakerObserver: types.ActiveSpeakerObserver, options: RoomOptions) {
@@ -78,13 +78,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
   }
 
-  /** Adds a participant. An identity already in the room is replaced (a reconnecting client). */
-  join(options: JoinOptions): Participant {
+  /**
+   * Adds a participant, in the seat kept for it when one is given. An identity already in the room is
+   * replaced (a reconnecting client).
+   */
+  join(options: JoinOptions, seat?: RoomSeat): Participant {
     if (this.#closed) throw new InvalidStateError(`room ${this.name} is closed`);
     for (const other of this.#participants.values()) {
       if (other.identity === options.identity) other.close('duplicate-identity');
     }
-    if (this.#participants.size >= this.options.maxParticipants) {
+    const ownSeat = seat?.held === true ? 1 : 0;
+    if (this.#participants.size + this.#seats - ownSeat >= this.options.maxParticipants) {
       throw new CapacityError(`room ${this.name} is full`);
     }
     const participant = new Participant(this.router, options, this.#logger);
@@ -95,22 +99,31 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#logger.info({ participantId: participant.id, identity: participant.identity, kind: participant.kind },
       'participant joined');
     this.safeEmit('participantjoined', participant.info());
+    seat?.release();
     return participant;
   }
 
   /**
-   * Keeps the room open while something is on its way in that is not a participant yet; the returned
-   * function lets go (once).
+   * Keeps a place for someone on the way in who is not a participant yet (a caller answered before a PIN
+   * prompt, a dial-out still ringing): it counts against `maxParticipants`, so a call is refused before
+   * it is answered rather than after, and keeps the empty room open until it is taken or released.
    */
-  hold(): () => void {
-    this.#holds += 1;
+  reserveSeat(): RoomSeat {
+    if (this.#closed) throw new InvalidStateError(`room ${this.name} is closed`);
+    if (this.#participants.size + this.#seats >= this.options.maxParticipants) throw new CapacityError(`room ${this.name} is full`);
+    this.#seats += 1;
     clearTimeout(this.#emptyTimer);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#holds -= 1;
-      this.#armEmptyTimer();
+    let held = true;
+    return {
+      get held() {
+        return held;
+      },
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#seats -= 1;
+        this.#armEmptyTimer();
+      },
     };
   }
 
@@ -141,10 +154,10 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   #armEmptyTimer(): void {
-    if (this.#closed || this.#participants.size > 0 || this.#holds > 0) return;
+    if (this.#closed || this.#participants.size > 0 || this.#seats > 0) return;
     clearTimeout(this.#emptyTimer);
     this.#emptyTimer = setTimeout(() => {
-      if (this.#participants.size === 0 && this.#holds === 0) {
+      if (this.#participants.size === 0 && this.#seats === 0) {
         this.#logger.info('room empty for the grace period; closing');
         this.close();
       }

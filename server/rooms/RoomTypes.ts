@@ -19,6 +19,12 @@ export interface RoomInfo {
   maxParticipants: number;
 }
 
+/** A place in a room kept for someone not yet in it; joining with it, or `release()`, gives it up (once). */
+export interface RoomSeat {
+  readonly held: boolean;
+  release(): void;
+}
+
 export interface JoinOptions {
   identity: string;
   displayName: string;

@@ -60,6 +60,10 @@ const STATIC: Record<number, PhoneCodec> = {
   // G.722 samples at 16 kHz but its RTP clock is 8000 Hz (RFC 3551 §4.5.2).
   9: { name: 'G722', payloadType: 9, clockRate: 8000, channels: 1 },
 };
+/** RTP clock rates each codec is registered with (RFC 3551 §4.5, RFC 7587 §7, RFC 4733 §2.5.1). */
+const REGISTERED_CLOCKS: Record<string, readonly number[]> = {
+  PCMU: [8000], PCMA: [8000], G722: [8000], opus: [48_000], 'telephone-event': [8000, 16_000, 48_000],
+};
 const DEFAULT_DYNAMIC: Record<'opus' | 'telephone-event', number> = { opus: 111, 'telephone-event': 101 };
 
 /** The mirror of the other side's direction: hold (sendonly) is answered with recvonly, and so on. */
@@ -92,9 +96,10 @@ function offeredCodecs(media: SessionDescription['media'][number]): PhoneCodec[]
     const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA' : name === 'g722' ? 'G722'
       : name === 'opus' ? 'opus' : name === 'telephone-event' ? 'telephone-event' : null;
     if (!known) return [];
-    // Some endpoints write G722/16000; its timestamps would then run at a rate we cannot know, so only the
-    // registered 8000 Hz clock is taken.
-    if (known === 'G722' && (rtp.rate ?? 8000) !== 8000) return [];
+    // Only the registered clock of each codec is taken (a G722/16000 or PCMU/0 line would make timestamps run
+    // at a rate we cannot know): a payload type with another is not offered at all, so it ends in a 488.
+    const rate = rtp.rate ?? 8000;
+    if (!(REGISTERED_CLOCKS[known] ?? []).includes(rate)) return [];
     return [{
       name: known as PhoneCodecName, payloadType, clockRate: rtp.rate ?? 8000,
       channels: rtp.encoding ? Number(rtp.encoding) : 1, ...(fmtp ? { fmtp } : {}),

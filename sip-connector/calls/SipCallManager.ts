@@ -4,9 +4,11 @@ import { createLogger, type Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
-import type { RemovalReason } from '../../server/rooms/RoomTypes.js';
+import type { RemovalReason, RoomSeat } from '../../server/rooms/RoomTypes.js';
 import { SRTP_KEY_MATERIAL_LENGTH } from '../media/SrtpContext.js';
+import type { AuthFailureGuard } from '../sip/AuthFailureGuard.js';
 import { DigestServer } from '../sip/DigestServer.js';
+import { warningValue } from '../sip/SipResponse.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import { SipUri } from '../sip/SipUri.js';
@@ -18,7 +20,7 @@ import {
 } from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
-import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
+import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type {
   DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents,
@@ -42,6 +44,8 @@ export interface SipCallManagerOptions {
   mixer?: { jitterTargetMs: number; adaptiveJitter: boolean };
   /** Calls in progress at most; further INVITEs get 503. */
   maxCalls?: number;
+  /** Brute-force protection shared with the registrar; none: wrong answers are not counted. */
+  authGuard?: AuthFailureGuard | undefined;
 }
 
 interface CallRecord {
@@ -58,13 +62,15 @@ interface CallRecord {
   attributes: Record<string, string>;
   /** Ends the call when its room closes; removed from the room when the call ends. */
   onRoomClose?: () => void;
-  /** Lets go of the room's hold, taken while the call is not a participant yet. */
-  releaseRoom?: () => void;
+  /** The call's place in the room, kept from before the answer until it joins (or ends). */
+  seat: RoomSeat;
   /** The call is on its way out after a last prompt: no media timeout for it. */
   leaving?: boolean;
 }
 
 const ENDED_HISTORY = 200;
+/** Digest failures that mean wrong credentials (403); any other failure is answered with a new challenge. */
+const GUESS_FAILURES: ReadonlySet<string> = new Set(['unknown-user', 'wrong-credentials', 'replayed', 'qop-required', 'incomplete', 'unsupported-algorithm']);
 const MEDIA_CHECK_INTERVAL_MS = 2000;
 const SHUTDOWN_BYE_WAIT_MS = 5000;
 
@@ -89,7 +95,7 @@ const identitySafe = (text: string): string => text.replace(/[^A-Za-z0-9_.+-]/g,
  * leg, the participant and the mixer slot together.
  */
 export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
-  readonly #options: Required<SipCallManagerOptions>;
+  readonly #options: Required<Omit<SipCallManagerOptions, 'authGuard'>> & Pick<SipCallManagerOptions, 'authGuard'>;
   readonly #dispatcher: CallDispatcher;
   readonly #calls = new Map<string, CallRecord>();
   readonly #ended: SipCallInfo[] = [];
@@ -197,18 +203,28 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[], trunk.mediaEncryption);
     const { room } = await this.#options.rooms.getOrCreate(roomName);
+    // A full room refuses the call (486) before it is answered, not after.
+    const seat = room.reserveSeat();
     const legId = sip.callId;
-    const { bridge, port } = await this.#openPhone(room, legId, negotiated);
+    let opened: { bridge: RoomAudioBridge; port: number };
+    try {
+      opened = await this.#openPhone(room, legId, negotiated);
+    } catch (error) {
+      seat.release();
+      throw error;
+    }
+    const { bridge, port } = opened;
     // A CANCEL answered while the room and its mixer were being set up already ended the INVITE: its
     // 'failed' event is gone, so without this check the call would be answered into nothing and joined.
     if (sip.state === 'ended') {
+      seat.release();
       if (await bridge.closePhone(legId) === 0) bridge.close();
       return;
     }
     const call: CallRecord = {
       info: this.#newInfo(sip.callId, 'inbound', room.name, trunk.id, rule.id,
         sip.remoteIdentity.uri.toString(), sip.invite.uri.toString()),
-      legId, sip, room, bridge, negotiated, participant: null,
+      legId, sip, room, bridge, negotiated, participant: null, seat,
       sdp: { sessionId: String(randomInt(1, 2 ** 31)), version: 1, port },
       pin: null,
       caller: { number: facts.callerNumber, displayName: sip.remoteIdentity.displayName || facts.callerNumber || 'Phone' },
@@ -240,14 +256,18 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       server = new DigestServer({
         realm: this.#options.realm, algorithms: ['MD5', 'SHA-256'],
         passwordFor: (user) => (user === auth.username ? auth.password : undefined),
+        ...(this.#options.authGuard ? { guard: this.#options.authGuard } : {}),
       });
       this.#digest.set(trunk.id, server);
     }
-    const presented = sip.invite.getAll('Proxy-Authorization').length > 0;
-    const verdict = server.verify(sip.invite, 'Proxy-Authorization');
+    const client = sip.source.address;
+    const verdict = server.verify(sip.invite, 'Proxy-Authorization', client);
     if (verdict.ok) return true;
-    if (!presented || verdict.stale) {
-      sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': server.challenges(verdict.stale) });
+    if (verdict.reason === 'blocked') {
+      sip.reject(403, 'Forbidden', { Warning: warningValue('Too many failed authentications') });
+    } else if (!GUESS_FAILURES.has(verdict.reason)) {
+      // No credentials yet, a stale nonce, or one issued to another address: a fresh challenge.
+      sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': server.challenges(verdict.stale, client) });
     } else {
       this.#logger.warn({ callId: sip.callId, trunk: trunk.id, reason: verdict.reason }, 'inbound call with wrong credentials');
       sip.reject(403, 'Forbidden');
@@ -313,8 +333,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
-    const target = this.#dialTarget(request.to, trunk.host, trunk.port, trunk.transport);
+    const target = this.#dialTarget(request.to, trunk);
     const { room } = await this.#options.rooms.getOrCreate(request.room);
+    const seat = room.reserveSeat();
     const codecs = trunk.codecs as PhoneCodecName[];
     const legId = `out-${randomBytes(6).toString('hex')}`;
     // Our offer's first codec until the answer says otherwise.
@@ -325,7 +346,14 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (crypto[0]) {
       provisional.srtp = { suite: crypto[0].suite, tag: crypto[0].tag, inboundKey: randomBytes(SRTP_KEY_MATERIAL_LENGTH).toString('base64'), outboundKey: crypto[0].key };
     }
-    const { bridge, port } = await this.#openPhone(room, legId, provisional);
+    let opened: { bridge: RoomAudioBridge; port: number };
+    try {
+      opened = await this.#openPhone(room, legId, provisional);
+    } catch (error) {
+      seat.release();
+      throw error;
+    }
+    const { bridge, port } = opened;
     const sessionId = String(randomInt(1, 2 ** 31));
     const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId, 1, crypto);
     let sip: OutgoingCall;
@@ -337,12 +365,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
         ...(trunk.auth ? { credentials: [trunk.auth] } : {}),
       });
     } catch (error) {
+      seat.release();
       await bridge.closePhone(legId);
       throw error;
     }
     const call: CallRecord = {
       info: this.#newInfo(sip.callId, 'outbound', room.name, trunk.id, null, `sip:${trunk.fromNumber}@${trunk.host}`, target.toString()),
-      legId, sip, room, bridge, negotiated: null, participant: null,
+      legId, sip, room, bridge, negotiated: null, participant: null, seat,
       sdp: { sessionId, version: 1, port }, pin: null,
       caller: { number: userOf(target), displayName: request.displayName || userOf(target) || 'Phone' },
       attributes: {
@@ -387,18 +416,28 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     });
   }
 
-  #dialTarget(to: string, host: string, port: number, transport: string): SipUri {
+  /**
+   * Where a dial-out goes: the trunk's host, with the number or the user part of a `sip:` URI. Only a
+   * trunk with `allowAnyHost` lets the URI's own host through: otherwise a REST caller could send the
+   * trunk's INVITE, and its digest answer, to any host.
+   */
+  #dialTarget(to: string, trunk: OutboundTrunk): SipUri {
     const trimmed = to.trim();
+    let user = trimmed;
     if (/^sips?:/i.test(trimmed)) {
+      let uri: SipUri;
       try {
-        return SipUri.parse(trimmed);
+        uri = SipUri.parse(trimmed);
       } catch {
         throw new BadRequestError('to: not a valid SIP URI');
       }
+      if (trunk.allowAnyHost) return uri;
+      if (!uri.user) throw new BadRequestError('to: the SIP URI needs a user part; this trunk only calls users at its own host');
+      user = uri.user;
+    } else if (!/^\+?[0-9*#]{1,32}$/.test(trimmed)) {
+      throw new BadRequestError('to: a phone number (digits, optional +) or a sip: URI');
     }
-    if (!/^\+?[0-9*#]{1,32}$/.test(trimmed)) throw new BadRequestError('to: a phone number (digits, optional +) or a sip: URI');
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    return SipUri.parse(`sip:${trimmed}@${hostPart}:${port};transport=${transport}`);
+    return new SipUri({ scheme: 'sip', user, host: trunk.host, port: trunk.port, params: new Map([['transport', trunk.transport]]) });
   }
 
   // ---- shared -----------------------------------------------------------------------------------
@@ -421,8 +460,6 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     // ringing) is none yet: without this it stayed connected to a closed mixer, which the media check skips.
     call.onRoomClose = () => void this.#end(call, 'room-closed');
     call.room.once('close', call.onRoomClose);
-    // Until it joins, the call is no participant: keep its room from closing as empty meanwhile.
-    call.releaseRoom = call.room.hold();
   }
 
   /** A re-INVITE or UPDATE with SDP: same codec, new direction or address (hold, resume, moved phone). */
@@ -455,10 +492,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       displayName: call.caller.displayName,
       kind: 'sip',
       attributes: call.attributes,
-    });
+    }, call.seat);
     call.participant = participant;
     call.info.participantId = participant.id;
-    call.releaseRoom?.();
     // In the room from here on (its media is connected next).
     call.info.state = 'active';
     participant.once('close', (reason) => {
@@ -478,7 +514,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.info.endReason = reason;
     if (call.pin) clearTimeout(call.pin.timer);
     if (call.onRoomClose) call.room.off('close', call.onRoomClose);
-    call.releaseRoom?.();
+    call.seat.release();
     this.#calls.delete(call.info.id);
     this.#ended.unshift({ ...call.info });
     this.#ended.length = Math.min(this.#ended.length, ENDED_HISTORY);

@@ -53,6 +53,11 @@ export const OutboundTrunkInput = z.strictObject({
   registerExpiresSeconds: z.number().int().min(60).max(86_400).default(600),
   mediaEncryption: z.enum(['none', 'sdes']).default('none'),
   codecs: z.array(Codec).min(1).default(['PCMU', 'PCMA', 'opus']),
+  /**
+   * A dial-out's `sip:` URI may name its own host. Off by default: a trunk's calls (and its credentials)
+   * go to the trunk's host alone, and a URI only chooses the user part.
+   */
+  allowAnyHost: z.boolean().default(false),
 });
 export type OutboundTrunk = z.infer<typeof OutboundTrunkInput>;
 

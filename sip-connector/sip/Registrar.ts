@@ -27,6 +27,7 @@ export class Registrar extends TypedEmitter<RegistrarEvents> {
       realm: opts.realm ?? opts.domain, passwordFor: (u) => this.passwords.get(u),
       ...(opts.algorithms ? { algorithms: opts.algorithms } : {}),
       ...(opts.nonceTtlMs !== undefined ? { nonceTtlMs: opts.nonceTtlMs } : {}),
+      ...(opts.guard ? { guard: opts.guard } : {}),
     });
     this.sweeper = setInterval(() => this.purge(), 5000);
     this.sweeper.unref();
@@ -41,10 +42,11 @@ export class Registrar extends TypedEmitter<RegistrarEvents> {
   handle(req: SipRequest, source: MessageSource): SipResponse {
     this.purge();
     if (!this.isLocalDomain(req.uri.host)) return SipResponse.forRequest(req, 404, 'Domain Not Served');
-    const verdict = this.digest.verify(req);
+    const verdict = this.digest.verify(req, 'Authorization', source.address);
     if (!verdict.ok) {
+      if (verdict.reason === 'blocked') return SipResponse.forRequest(req, 403, undefined, 'reg').warn('Too many failed authentications');
       const res = SipResponse.forRequest(req, 401, undefined, 'reg');
-      for (const c of this.digest.challenges(verdict.stale)) res.add('WWW-Authenticate', c);
+      for (const c of this.digest.challenges(verdict.stale, source.address)) res.add('WWW-Authenticate', c);
       return res;
     }
     const to = req.to;

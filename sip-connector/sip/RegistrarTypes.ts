@@ -1,3 +1,4 @@
+import type { AuthFailureGuard } from './AuthFailureGuard.js';
 import type { DigestAlgorithm } from './DigestAuth.js';
 import type { NameAddr } from './NameAddr.js';
 import type { MessageSource } from './TransportTypes.js';
@@ -23,6 +24,8 @@ export interface RegistrarOptions {
   /** Granted when the client asks for nothing (default 3600). */
   defaultExpires?: number;
   nonceTtlMs?: number;
+  /** Brute-force protection shared with the other digest checks of the endpoint. */
+  guard?: AuthFailureGuard;
 }
 
 /** One registered contact of an address-of-record. */

@@ -3,10 +3,21 @@ import { NameAddr } from './NameAddr.js';
 import type { SipRequest } from './SipRequest.js';
 import { reasonPhrase } from './SipStatus.js';
 
+/** A Warning header value (RFC 3261 §20.43): code, agent and the text as a quoted string. */
+export function warningValue(text: string, agent = 'conflux', code = 399): string {
+  return `${code} ${agent} "${text.replace(/["\\\r\n]/g, ' ')}"`;
+}
+
 /** A SIP response (RFC 3261 §7.2). */
 export class SipResponse extends SipMessage {
   constructor(public status: number, public reason: string = reasonPhrase(status)) {
     super();
+  }
+
+  /** Adds a Warning header (RFC 3261 §20.43) saying why, e.g. `399 conflux "SDP offer without fingerprint"`. */
+  warn(text: string, agent = 'conflux', code = 399): this {
+    this.add('Warning', warningValue(text, agent, code));
+    return this;
   }
 
   startLine(): string {

@@ -69,17 +69,34 @@ describe('rooms on real mediasoup workers', () => {
     expect(rooms.find('grace')).toBeUndefined();
   });
 
-  it('a hold keeps an empty room open past the grace period until it is released', async () => {
+  it('a reserved seat keeps an empty room open past the grace period until it is released', async () => {
     const { room } = await rooms.getOrCreate('held', { emptyTimeoutSeconds: 1 });
-    const release = room.hold();
+    const seat = room.reserveSeat();
     await new Promise((resolve) => setTimeout(resolve, 1300));
     expect(room.closed).toBe(false);
-    release();
-    release();
+    seat.release();
+    seat.release();
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(room.closed).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(room.closed).toBe(true);
+  });
+
+  it('reserved seats count against the room\'s capacity until they are taken or released', async () => {
+    const { room } = await rooms.getOrCreate('two-seats', { maxParticipants: 2 });
+    const first = room.reserveSeat();
+    room.join({ identity: 'fay', displayName: 'Fay', kind: 'webrtc' });
+    expect(() => room.reserveSeat()).toThrow(CapacityError);
+    expect(() => room.join({ identity: 'gus', displayName: 'Gus', kind: 'webrtc' })).toThrow(CapacityError);
+    // The seat's holder gets in, and its seat is then given up: the room is full with two participants.
+    room.join({ identity: 'hal', displayName: 'Hal', kind: 'sip' }, first);
+    expect(first.held).toBe(false);
+    expect(room.participants).toHaveLength(2);
+    expect(() => room.reserveSeat()).toThrow(CapacityError);
+    room.participants[0]!.close('left');
+    const again = room.reserveSeat();
+    again.release();
+    expect(room.reserveSeat().held).toBe(true);
   });
 
   it('closing a room closes its participants and their transports', async () => {

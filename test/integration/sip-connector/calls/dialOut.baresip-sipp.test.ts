@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import type { DialOutResult, SipCallInfo } from '../../../../sip-connector/calls/SipCallTypes.js';
@@ -13,6 +14,9 @@ const BARESIP = {
 const SIPP_BUSY = 27050;
 const SIPP_RINGING = 27051;
 const SIPP_DIGEST = 27052;
+const SIPP_BUSY_AGAIN = 27053;
+/** A host a REST caller might try to reach through a trunk: another loopback address. */
+const VICTIM = { address: '127.0.0.3', port: 27054 };
 
 let server: ConfluxServer;
 let baresip: BaresipPhone;
@@ -111,5 +115,44 @@ describe('dial-out over REST to real callees (baresip answering, SIPp busy / rin
     const { code, out } = await peer.result;
     expect(code, out).toBe(0);
     expect(await expectNothingLeft(server)).toEqual([]);
+  });
+
+  it('a sip: URI naming another host still goes to the trunk\'s host, unless the trunk allows any host', async () => {
+    const victim = dgram.createSocket('udp4');
+    const reached: string[] = [];
+    victim.on('message', (data, from) => {
+      const text = data.toString();
+      reached.push(text);
+      if (!text.startsWith('INVITE')) return;
+      // Busy, so the attempt ends at once.
+      const header = (name: string) => new RegExp(`^${name}: .*$`, 'im').exec(text)![0].trim();
+      victim.send(['SIP/2.0 486 Busy Here', header('Via'), header('From'), `${header('To')};tag=victim`, header('Call-ID'),
+        header('CSeq'), 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+    });
+    await new Promise<void>((resolve) => victim.bind(VICTIM.port, VICTIM.address, resolve));
+    try {
+      const peer = sipp(['-sf', `${CALL_SCENARIOS}/uas-busy.xml`, '-p', String(SIPP_BUSY_AGAIN)], { timeoutSeconds: 20 });
+      await new Promise((r) => setTimeout(r, 300));
+      await configure(server, 'outbound-trunks', { id: 'busy-again', name: 'busy', host: '127.0.0.1', port: SIPP_BUSY_AGAIN, fromNumber: '+15550001' });
+      const { result } = await dial({ room: 'dial-escape', trunkId: 'busy-again', to: `sip:victim@${VICTIM.address}:${VICTIM.port}`, ringTimeoutSeconds: 5 });
+      expect(result.outcome).toBe('busy');
+      expect(result.call.to).toBe(`sip:victim@127.0.0.1:${SIPP_BUSY_AGAIN};transport=udp`);
+      expect((await peer.result).code).toBe(0);
+      expect(reached).toEqual([]);
+      // Without a user part there is nothing to call at the trunk's host.
+      const { status } = await dial({ room: 'dial-escape', trunkId: 'busy-again', to: `sip:${VICTIM.address}`, ringTimeoutSeconds: 5 });
+      expect(status).toBe(400);
+
+      await configure(server, 'outbound-trunks', {
+        id: 'any-host', name: 'any host', host: '127.0.0.1', port: SIPP_BUSY_AGAIN, fromNumber: '+15550001', allowAnyHost: true,
+      });
+      const dialling = dial({ room: 'dial-escape', trunkId: 'any-host', to: `sip:victim@${VICTIM.address}:${VICTIM.port}`, ringTimeoutSeconds: 2 });
+      await eventually(() => reached, (messages) => messages.some((m) => m.startsWith(`INVITE sip:victim@${VICTIM.address}:${VICTIM.port}`)), 5000,
+        'the INVITE at the URI\'s host');
+      expect((await dialling).result.outcome).toBe('busy');
+      expect(await expectNothingLeft(server)).toEqual([]);
+    } finally {
+      victim.close();
+    }
   });
 });

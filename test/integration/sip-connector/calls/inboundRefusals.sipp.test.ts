@@ -48,6 +48,21 @@ describe('inbound INVITEs the product must refuse, sent by SIPp', () => {
     });
   }
 
+  it('answers a call into a full room with 486 before answering it, and adds nobody', async () => {
+    await configure(server, 'dispatch-rules', { id: 'tiny', name: 'one-seat room', type: 'direct', room: 'tiny', numbers: ['2000'] });
+    const { room } = await server.rooms.getOrCreate('tiny', { maxParticipants: 1 });
+    const occupant = room.join({ identity: 'occupant', displayName: 'Occupant', kind: 'webrtc' });
+    try {
+      const file = scenario('uac-expect.xml', { STATUS: '486', BODY: sdpLines([...OFFER_HEAD, 'm=audio [media_port] RTP/AVP 0']), BODY_DESC: 'a valid offer' });
+      const { code, out } = await run(file, '2000');
+      expect(code, out).toBe(0);
+      expect((await participants(server, 'tiny')).map((p) => p.identity)).toEqual(['occupant']);
+      expect((await calls(server)).filter((call) => call.room === 'tiny' && call.state !== 'ended')).toEqual([]);
+    } finally {
+      occupant.close('left');
+    }
+  });
+
   it('answers a number no dispatch rule takes with 404', async () => {
     const file = scenario('uac-expect.xml', { STATUS: '404', BODY: sdpLines([...OFFER_HEAD, 'm=audio [media_port] RTP/AVP 0']), BODY_DESC: 'a valid offer' });
     const { code, out } = await run(file, '9999');

@@ -45,6 +45,13 @@ describe('JoinTokens', () => {
     await expect(tokens.verify(noRoom)).rejects.toThrow(/room/);
   });
 
+  it('refuses a correctly signed token that never expires', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const forever = await new SignJWT({ room: 'r1', name: 'A' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice')
+      .setIssuer('conflux').setAudience('conflux-room').setIssuedAt().sign(key);
+    await expect(tokens.verify(forever)).rejects.toThrow(UnauthorizedError);
+  });
+
   it('will not run with a short secret', () => {
     expect(() => new JoinTokens('short', 60)).toThrow();
   });

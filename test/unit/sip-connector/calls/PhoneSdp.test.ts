@@ -33,6 +33,17 @@ describe('PhoneSdp', () => {
     expect(answerSdp).toContain('a=rtpmap:96 opus/48000/2');
   });
 
+  it('refuses codecs written with a clock rate they are not registered with (488, not a mixer failure)', () => {
+    for (const line of ['a=rtpmap:0 PCMU/0', 'a=rtpmap:8 PCMA/16000', 'a=rtpmap:96 opus/8000/2']) {
+      const payload = /rtpmap:(\d+)/.exec(line)![1];
+      expect(() => answerOffer(offer([`m=audio 4000 RTP/AVP ${payload}`, line]), ['PCMU', 'PCMA', 'opus'], local, '1'), line)
+        .toThrow(UnsupportedError);
+    }
+    // The well-written codec beside a broken one is still taken.
+    expect(answerOffer(offer(['m=audio 4000 RTP/AVP 0 8', 'a=rtpmap:0 PCMU/0', 'a=rtpmap:8 PCMA/8000']), ['PCMU', 'PCMA'], local, '1')
+      .negotiated.codec.name).toBe('PCMA');
+  });
+
   it('negotiates G.722 as static payload type 9 with its 8000 Hz RTP clock, and offers it so', () => {
     const { negotiated, answerSdp } = answerOffer(offer(['m=audio 4000 RTP/AVP 9 0 101', 'a=rtpmap:101 telephone-event/8000']),
       ['G722', 'PCMU'], local, '1');
