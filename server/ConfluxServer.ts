@@ -22,6 +22,7 @@ import { EventStream } from './events/EventStream.js';
 import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
 import { SipServer } from '../sip-connector/SipServer.js';
 import { SipCallManager } from '../sip-connector/calls/SipCallManager.js';
+import { RegisteredUserCalls } from '../sip-connector/calls/RegisteredUserCalls.js';
 import { TrunkRegistrations } from '../sip-connector/calls/TrunkRegistrations.js';
 
 const logger = createLogger('server');
@@ -38,6 +39,8 @@ export class ConfluxServer {
   /** The SIP endpoint and the calls ↔ rooms layer on it; null when `sip.enabled` is false. */
   readonly sip: SipServer | null;
   readonly sipCalls: SipCallManager | null;
+  /** Calls placed by the registrar's users (browser SIP clients to registered contacts). */
+  readonly userCalls: RegisteredUserCalls | null;
   readonly trunkRegistrations: TrunkRegistrations | null;
   readonly events: EventStream;
   #closed = false;
@@ -54,6 +57,7 @@ export class ConfluxServer {
     this.sipConfig = sipConfig;
     this.sip = sip?.server ?? null;
     this.sipCalls = sip?.calls ?? null;
+    this.userCalls = sip?.userCalls ?? null;
     this.trunkRegistrations = sip?.registrations ?? null;
     this.events = events;
   }
@@ -76,13 +80,6 @@ export class ConfluxServer {
     const tokens = new JoinTokens(auth.jwtSecret, auth.tokenTtlSeconds);
     const sipConfig = new JsonFileSipConfigStore(config.dataDir);
     const announcedAddress = config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp);
-    const sip = config.sip.enabled ? await startSip(config, rooms, sipConfig, announcedAddress) : null;
-    const events = new EventStream(config.webhooks.url ? { url: config.webhooks.url, secret: config.webhooks.secret } : null);
-    events.attach(rooms, sip?.calls ?? null);
-    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip, events });
-    const httpServer = config.http.tls
-      ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
-      : http.createServer(app);
     const listen: TransportListenConfig = {
       listenIp: config.rtc.listenIp,
       announcedAddress,
@@ -91,6 +88,13 @@ export class ConfluxServer {
       enableTcp: config.rtc.enableTcp,
       initialAvailableOutgoingBitrate: config.rtc.initialAvailableOutgoingBitrate,
     };
+    const sip = config.sip.enabled ? await startSip(config, rooms, sipConfig, listen) : null;
+    const events = new EventStream(config.webhooks.url ? { url: config.webhooks.url, secret: config.webhooks.secret } : null);
+    events.attach(rooms, sip?.calls ?? null);
+    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip, events });
+    const httpServer = config.http.tls
+      ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
+      : http.createServer(app);
     const signalling = new SignallingServer(httpServer, { rooms, tokens, listen, autoCreateRooms: config.rooms.autoCreate });
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -113,6 +117,7 @@ export class ConfluxServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.userCalls?.close();
     await this.sipCalls?.close();
     await this.trunkRegistrations?.close();
     this.rooms.closeAll();
@@ -129,10 +134,12 @@ export class ConfluxServer {
 interface SipParts {
   server: SipServer;
   calls: SipCallManager;
+  userCalls: RegisteredUserCalls;
   registrations: TrunkRegistrations;
 }
 
-async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigStore, announcedAddress: string): Promise<SipParts> {
+async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigStore, listen: TransportListenConfig): Promise<SipParts> {
+  const { announcedAddress } = listen;
   const { sip, rtc } = config;
   const sipServer = await SipServer.start({
     host: sip.host,
@@ -159,7 +166,10 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter }, maxCalls: sip.maxCalls,
     authGuard: sipServer.authGuard,
   });
-  return { server: sipServer, calls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
+  const userCalls = new RegisteredUserCalls({ registrar: sipServer.registrar, rooms, calls, listen });
+  // A registered user's call (digest-authenticated) goes to its callee; anything else to the trunks and rooms.
+  sipServer.userAgent.onInvite((call) => (userCalls.claims(call) ? userCalls.handle(call) : calls.handleInvite(call)));
+  return { server: sipServer, calls, userCalls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }
 
 interface HttpAppParts {

@@ -23,8 +23,17 @@ import { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type {
-  DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents,
+  ContactDialRequest, DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents,
 } from './SipCallTypes.js';
+import type { MediaEncryption } from './PhoneSdp.js';
+import type { DigestCredentials } from '../sip/DigestAuth.js';
+
+/** A call we place, through a trunk or to a registered contact. */
+interface PlacedCall extends ContactDialRequest {
+  trunkId: string | null;
+  mediaEncryption: MediaEncryption;
+  credentials?: DigestCredentials;
+}
 
 export interface SipCallManagerOptions {
   ua: UserAgent;
@@ -113,17 +122,19 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     options.store.on('change', (kind, id) => {
       if (kind === 'inboundTrunks') this.#digest.delete(id);
     });
-    options.ua.onInvite((call) => {
-      this.#onInvite(call).catch((error: unknown) => {
-        // Refusals (403/404/488...) are the caller's problem, not ours: only 5xx are errors.
-        if (error instanceof ConfluxError && error.sipStatus < 500) {
-          this.#logger.info({ callId: call.callId, status: error.sipStatus, reason: error.message }, 'inbound call refused');
-        } else this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
-        this.#reject(call, error);
-      });
-    });
     this.#mediaTimer = setInterval(() => void this.#checkMedia(), MEDIA_CHECK_INTERVAL_MS);
     this.#mediaTimer.unref();
+  }
+
+  /** Takes an inbound INVITE to the trunks and dispatch rules: answered into a room, or refused. */
+  handleInvite(call: IncomingCall): void {
+    this.#onInvite(call).catch((error: unknown) => {
+      // Refusals (403/404/488...) are the caller's problem, not ours: only 5xx are errors.
+      if (error instanceof ConfluxError && error.sipStatus < 500) {
+        this.#logger.info({ callId: call.callId, status: error.sipStatus, reason: error.message }, 'inbound call refused');
+      } else this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
+      this.#reject(call, error);
+    });
   }
 
   /** Calls in progress, then recently ended ones. */
@@ -334,12 +345,33 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
     const target = this.#dialTarget(request.to, trunk);
+    return this.#placeCall({
+      room: request.room, target, from: `sip:${trunk.fromNumber}@${trunk.host}`, trunkId: trunk.id,
+      codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption,
+      ...(trunk.auth ? { credentials: trunk.auth } : {}),
+      ...(request.displayName ? { displayName: request.displayName } : {}),
+      ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
+    });
+  }
+
+  /**
+   * Calls a registered contact (a user's binding, reached over the flow it registered from) into `room`;
+   * resolves once it is answered or has failed. `onStarted` learns the call id at once, so that the
+   * caller can hang up a call that is still ringing.
+   */
+  async dialContact(request: ContactDialRequest, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+    if (this.#closing) throw new InvalidStateError('shutting down');
+    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    return this.#placeCall({ ...request, trunkId: null, mediaEncryption: 'none' }, onStarted, onRinging);
+  }
+
+  async #placeCall(request: PlacedCall, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+    const { target, codecs } = request;
     const { room } = await this.#options.rooms.getOrCreate(request.room);
     const seat = room.reserveSeat();
-    const codecs = trunk.codecs as PhoneCodecName[];
     const legId = `out-${randomBytes(6).toString('hex')}`;
     // Our offer's first codec until the answer says otherwise.
-    const crypto = trunk.mediaEncryption === 'sdes' ? newOfferCrypto() : [];
+    const crypto = request.mediaEncryption === 'sdes' ? newOfferCrypto() : [];
     const provisional = readAnswer(createOffer(codecs, { address: '127.0.0.1', port: 9 }, '0'), codecs);
     // SDES: until the answer brings the phone's key, the socket unprotects with a key nobody has, so
     // whatever arrives before it (early media, strays) is dropped rather than taken in the clear.
@@ -359,10 +391,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     let sip: OutgoingCall;
     try {
       sip = this.#options.ua.sendInvite(target.toString(), offer, {
-        from: `sip:${trunk.fromNumber}@${trunk.host}`,
+        from: request.from,
         ...(request.displayName ? { displayName: request.displayName } : {}),
         noAnswerTimeoutMs: (request.ringTimeoutSeconds ?? 30) * 1000,
-        ...(trunk.auth ? { credentials: [trunk.auth] } : {}),
+        ...(request.credentials ? { credentials: [request.credentials] } : {}),
+        ...(request.destination ? { destination: request.destination } : {}),
       });
     } catch (error) {
       seat.release();
@@ -370,21 +403,23 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       throw error;
     }
     const call: CallRecord = {
-      info: this.#newInfo(sip.callId, 'outbound', room.name, trunk.id, null, `sip:${trunk.fromNumber}@${trunk.host}`, target.toString()),
+      info: this.#newInfo(sip.callId, 'outbound', room.name, request.trunkId, null, request.from, target.toString()),
       legId, sip, room, bridge, negotiated: null, participant: null, seat,
       sdp: { sessionId, version: 1, port }, pin: null,
       caller: { number: userOf(target), displayName: request.displayName || userOf(target) || 'Phone' },
       attributes: {
-        'sip.callId': sip.callId, 'sip.from': `sip:${trunk.fromNumber}@${trunk.host}`, 'sip.to': target.toString(),
-        'sip.trunk': trunk.id, 'sip.direction': 'outbound',
+        'sip.callId': sip.callId, 'sip.from': request.from, 'sip.to': target.toString(),
+        ...(request.trunkId !== null ? { 'sip.trunk': request.trunkId } : {}), 'sip.direction': 'outbound',
       },
     };
     this.#track(call);
+    onStarted?.(sip.callId);
     return new Promise<DialOutResult>((resolve) => {
       let ringing = false;
       sip.on('provisional', (status) => {
         if (!ringing && (status === 180 || status === 183)) {
           ringing = true;
+          onRinging?.();
           this.safeEmit('call.ringing', { ...call.info });
         }
       });
@@ -442,7 +477,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   // ---- shared -----------------------------------------------------------------------------------
 
-  #newInfo(id: string, direction: 'inbound' | 'outbound', room: string, trunkId: string, ruleId: string | null,
+  #newInfo(id: string, direction: 'inbound' | 'outbound', room: string, trunkId: string | null, ruleId: string | null,
     from: string, to: string): SipCallInfo {
     return {
       id, direction, room, trunkId, ruleId, from, to, state: 'ringing', participantId: null, codec: null, onHold: false,

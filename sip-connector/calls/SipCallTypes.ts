@@ -1,3 +1,7 @@
+import type { SipUri } from '../sip/SipUri.js';
+import type { Destination } from '../sip/TransportTypes.js';
+import type { PhoneCodecName } from './PhoneSdp.js';
+
 /** What the API and events say about a phone call. */
 export type SipCallDirection = 'inbound' | 'outbound';
 export type SipCallState = 'ringing' | 'pin' | 'active' | 'ended';
@@ -40,6 +44,21 @@ export interface DialOutRequest {
   to: string;
   displayName?: string;
   /** Give up (CANCEL) after this long without an answer. */
+  ringTimeoutSeconds?: number;
+}
+
+/** A call to a registered contact rather than through a trunk. */
+export interface ContactDialRequest {
+  room: string;
+  /** The binding's Contact. */
+  target: SipUri;
+  /** The flow the contact registered from: requests to it go there (NAT, TCP, WebSocket). */
+  destination?: Destination;
+  /** The From of the INVITE: the calling user's address-of-record. */
+  from: string;
+  displayName?: string;
+  /** Codecs offered, most preferred first. */
+  codecs: PhoneCodecName[];
   ringTimeoutSeconds?: number;
 }
 

@@ -1,4 +1,4 @@
-import { DigestServer } from './DigestServer.js';
+import { DigestServer, type DigestVerdict } from './DigestServer.js';
 import type { SipRequest } from './SipRequest.js';
 import { SipResponse } from './SipResponse.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -31,6 +31,24 @@ export class Registrar extends TypedEmitter<RegistrarEvents> {
     });
     this.sweeper = setInterval(() => this.purge(), 5000);
     this.sweeper.unref();
+  }
+
+  /** Whether `username` is one of this domain's users (registered or not). */
+  hasUser(username: string): boolean {
+    return this.passwords.has(username);
+  }
+
+  /**
+   * Checks a request's credentials against this domain's users, e.g. an INVITE from a registered user
+   * (`Proxy-Authorization`): the same nonces, replay protection and brute-force guard as REGISTER.
+   */
+  authenticate(req: SipRequest, source: MessageSource, header: 'Authorization' | 'Proxy-Authorization'): DigestVerdict {
+    return this.digest.verify(req, header, source.address);
+  }
+
+  /** Challenge header values for `source` (one per offered algorithm). */
+  challenges(source: MessageSource, stale = false): string[] {
+    return this.digest.challenges(stale, source.address);
   }
 
   /** True when `host` is this registrar's domain. */

@@ -36,7 +36,7 @@ export interface BaresipPhoneOptions {
    * `intervalSeconds`; such a phone does not answer calls by itself. By default the account is the phone's
    * own address, never registers and answers every call.
    */
-  registrar?: { port: number; password: string; intervalSeconds: number };
+  registrar?: { port: number; password: string; intervalSeconds: number; autoAnswer?: boolean };
   /** Record what it hears (the sndfile module); true by default. */
   record?: boolean;
 }
@@ -265,7 +265,9 @@ export class BaresipPhone {
 function accountLine(options: BaresipPhoneOptions): string {
   const { registrar } = options;
   const address = `<sip:${options.user}@127.0.0.1:${registrar?.port ?? options.sipPort}${options.transport === 'tcp' ? ';transport=tcp' : ''}>`;
-  const account = registrar ? `auth_pass=${registrar.password};regint=${registrar.intervalSeconds}` : 'regint=0;answermode=auto';
+  const account = registrar
+    ? `auth_pass=${registrar.password};regint=${registrar.intervalSeconds}${registrar.autoAnswer ? ';answermode=auto' : ''}`
+    : 'regint=0;answermode=auto';
   // baresip wants Opus spelled with its rate and channels; a bare "opus" matches nothing.
   const codecs = options.codec === 'opus' ? 'opus/48000/2' : options.codec === 'G722' ? 'G722' : 'PCMU';
   return `${address};${account};audio_codecs=${codecs}${options.srtp ? ';mediaenc=srtp-mand' : ''}`;

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { ConfluxError } from '../../server/errors.js';
+import type { Logger } from '../../server/logging/Logger.js';
+import type { Room } from '../../server/rooms/Room.js';
+import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
+import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
+import type { Binding } from '../sip/RegistrarTypes.js';
+import type { IncomingCall } from '../sip/IncomingCall.js';
+import { warningValue } from '../sip/SipResponse.js';
+import { TypedEmitter } from '../sip/TypedEmitter.js';
+import type { PhoneCodecName } from './PhoneSdp.js';
+import type { SipCallManager } from './SipCallManager.js';
+import type { SipCallInfo } from './SipCallTypes.js';
+import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
+import type { WebRtcOffer } from './WebRtcSdp.js';
+
+/** Codecs a gateway call carries end to end without transcoding: static payload types both sides share. */
+export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722'];
+
+export type GatewayCallState = 'ringing' | 'active' | 'ended';
+
+/** What the API and logs say of a call between a browser SIP client and a registered contact. */
+export interface GatewayCallInfo {
+  id: string;
+  from: string;
+  to: string;
+  state: GatewayCallState;
+  /** The private two-party room anchoring the media. */
+  room: string;
+  /** The call to the contact (the other leg), once placed. */
+  contactCallId: string | null;
+  codec: string | null;
+  endReason: string | null;
+}
+
+export type GatewayCallEvents = {
+  ended: [info: GatewayCallInfo];
+};
+
+export interface GatewayCallContext {
+  rooms: RoomRegistry;
+  calls: SipCallManager;
+  listen: TransportListenConfig;
+  logger: Logger;
+}
+
+/**
+ * A back-to-back call from a browser SIP client (WebRTC: ICE, DTLS-SRTP) to a registered contact (plain
+ * RTP), anchored in a private two-party room: the contact is dialled into it as a phone leg, the browser
+ * joins it with a WebRTC media leg, and the browser is answered only once the contact has answered. The
+ * contact's audio reaches the browser untranscoded (a consumer of its producer); the browser's audio
+ * reaches the contact through the room's mixer. Either side hanging up ends both: one `end(reason)`.
+ */
+export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
+  readonly info: GatewayCallInfo;
+  readonly #caller: IncomingCall;
+  readonly #context: GatewayCallContext;
+  readonly #log: Logger;
+  #room: Room | null = null;
+  #leg: WebRtcMediaLeg | null = null;
+  #onContactEnded: ((call: SipCallInfo) => void) | null = null;
+
+  /** Read again after each await: the call may have ended meanwhile. */
+  get #ended(): boolean {
+    return this.info.state === 'ended';
+  }
+
+  constructor(caller: IncomingCall, from: string, to: string, context: GatewayCallContext) {
+    super();
+    this.#caller = caller;
+    this.#context = context;
+    this.info = {
+      id: caller.callId, from, to, state: 'ringing', room: `gw-${randomBytes(6).toString('hex')}`, contactCallId: null, codec: null,
+      endReason: null,
+    };
+    this.#log = context.logger.child({ callId: caller.callId, room: this.info.room });
+  }
+
+  /** Dials `binding` for the browser's `offer`, relays ringing, and answers the browser once the contact answers. */
+  async start(binding: Binding, offer: WebRtcOffer, callerName: string): Promise<void> {
+    const caller = this.#caller;
+    const codecs = offer.audio.codecs.map((codec) => codec.name).filter((name) => GATEWAY_CODECS.includes(name));
+    // The browser hangs up (CANCEL) while the contact rings, or after the answer (BYE).
+    caller.once('failed', () => void this.end('cancelled'));
+    caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
+    // Hold, resume and codec changes are not carried across yet: the current answer stands.
+    caller.offerHandler = () => caller.localSdp;
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
+    this.#room = room;
+    this.#onContactEnded = (ended) => {
+      if (ended.id === this.info.contactCallId) void this.end(ended.endReason === 'remote-hangup' ? 'callee-hangup' : `callee-${ended.endReason ?? 'ended'}`);
+    };
+    this.#context.calls.on('call.ended', this.#onContactEnded);
+    const result = await this.#context.calls.dialContact({
+      room: room.name, target: binding.contact.uri, destination: binding.source, from: this.info.from,
+      displayName: callerName, codecs,
+    }, (callId) => { this.info.contactCallId = callId; }, () => caller.ring());
+    if (this.#ended) return;
+    if (result.outcome !== 'answered') {
+      const status = result.call.status ?? 480;
+      caller.reject(status >= 400 && status < 700 && status !== 487 ? status : 480);
+      await this.end(`callee-${result.outcome}`);
+      return;
+    }
+    const contact = result.call.participantId ? room.participants.find((p) => p.id === result.call.participantId) : undefined;
+    const producer = contact ? [...contact.producers.values()].find((p) => p.kind === 'audio') : undefined;
+    if (!contact || !producer) throw new ConfluxError('the answered contact has no audio in the room', 500, 500);
+    const codec = WebRtcMediaLeg.pickCodec(offer, [result.call.codec as PhoneCodecName]);
+    const participant = room.join({
+      identity: `sip-user-${this.info.from.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: callerName, kind: 'sip',
+      attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
+    });
+    this.#leg = await WebRtcMediaLeg.open(participant, this.#context.listen, offer, codec);
+    await this.#leg.consume(producer);
+    if (this.#ended) return;
+    caller.answer(this.#leg.answer());
+    this.info.state = 'active';
+    this.info.codec = codec.name;
+    this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
+  }
+
+  /** Refuses the browser's call (before it is answered) with `error`'s status and a Warning saying why. */
+  refuse(error: unknown): void {
+    const status = error instanceof ConfluxError ? error.sipStatus : 500;
+    const headers: Record<string, string> = error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {};
+    this.#caller.reject(status, undefined, headers);
+  }
+
+  /** Ends both legs and the private room; idempotent. */
+  async end(reason: string): Promise<void> {
+    if (this.info.state === 'ended') return;
+    const wasActive = this.info.state === 'active';
+    this.info.state = 'ended';
+    this.info.endReason = reason;
+    if (this.#onContactEnded) this.#context.calls.off('call.ended', this.#onContactEnded);
+    this.#log.info({ reason }, 'gateway call ended');
+    if (this.#caller.state !== 'ended') {
+      if (wasActive) await this.#caller.terminate().catch(() => undefined);
+      else this.#caller.reject(reason === 'shutdown' ? 503 : 480);
+    }
+    this.#leg?.close();
+    // Closing the room ends the contact's leg too (BYE, or CANCEL while it rings).
+    if (this.#room && !this.#room.closed) this.#room.close('room-closed');
+    else if (this.info.contactCallId) await this.#context.calls.hangup(this.info.contactCallId).catch(() => undefined);
+    this.safeEmit('ended', { ...this.info });
+  }
+}

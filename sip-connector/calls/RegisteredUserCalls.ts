@@ -1,0 +1,101 @@
+import { ConfluxError, ForbiddenError, NotFoundError, UnsupportedError } from '../../server/errors.js';
+import { createLogger, type Logger } from '../../server/logging/Logger.js';
+import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
+import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
+import type { IncomingCall } from '../sip/IncomingCall.js';
+import type { Registrar } from '../sip/Registrar.js';
+import { warningValue } from '../sip/SipResponse.js';
+import { GatewayCall, type GatewayCallInfo } from './GatewayCall.js';
+import type { SipCallManager } from './SipCallManager.js';
+import { isWebRtcSdp, readWebRtcOffer } from './WebRtcSdp.js';
+
+export interface RegisteredUserCallsOptions {
+  registrar: Registrar;
+  rooms: RoomRegistry;
+  calls: SipCallManager;
+  listen: TransportListenConfig;
+}
+
+/** Refused: the user calling is not known here, or is not who its credentials say. */
+class UnavailableError extends ConfluxError {
+  constructor(message: string) { super(message, 404, 480); }
+}
+
+/**
+ * Calls placed by the registrar's own users (SIP-over-WebSocket browser clients, registered phones). Such a
+ * caller is authenticated by digest (407), never by the address it comes from: a WebSocket flow is always a
+ * user, never a trusted trunk. The Request-URI's user is looked up in the registrar: a registered user is
+ * called on its bindings (404 unknown, 480 offline). Calls not from a user go on to the trunks and rooms.
+ */
+export class RegisteredUserCalls {
+  readonly #options: RegisteredUserCallsOptions;
+  readonly #calls = new Map<string, GatewayCall>();
+  readonly #logger: Logger = createLogger('user-calls');
+
+  constructor(options: RegisteredUserCallsOptions) {
+    this.#options = options;
+  }
+
+  /** Whether the INVITE is a registered user's: it came over a WebSocket, or its From is a user of our domain. */
+  claims(sip: IncomingCall): boolean {
+    if (sip.source.transport === 'ws' || sip.source.transport === 'wss') return true;
+    const from = sip.remoteIdentity.uri;
+    return this.#options.registrar.isLocalDomain(from.host) && from.user !== undefined && this.#options.registrar.hasUser(from.user);
+  }
+
+  /** Calls in progress. */
+  list(): GatewayCallInfo[] {
+    return [...this.#calls.values()].map((call) => ({ ...call.info }));
+  }
+
+  /** Authenticates the caller, finds the callee and starts the call; every refusal says why. */
+  handle(sip: IncomingCall): void {
+    const { registrar } = this.#options;
+    const log = this.#logger.child({ callId: sip.callId });
+    const verdict = registrar.authenticate(sip.invite, sip.source, 'Proxy-Authorization');
+    if (!verdict.ok) {
+      if (verdict.reason === 'blocked') sip.reject(403, 'Forbidden', { Warning: warningValue('Too many failed authentications') });
+      else sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': registrar.challenges(sip.source, verdict.stale) });
+      return;
+    }
+    const user = verdict.username;
+    const domain = registrar.domain;
+    let call: GatewayCall | null = null;
+    try {
+      const from = sip.remoteIdentity.uri;
+      if (from.user !== user || !registrar.isLocalDomain(from.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
+      const target = sip.invite.uri.user;
+      if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user ${target ?? '(none)'} here`);
+      const bindings = registrar.lookup(target);
+      const binding = bindings.sort((a, b) => b.expiresAt - a.expiresAt)[0];
+      if (!binding) throw new UnavailableError(`${target} is not registered`);
+      const offer = sip.offer;
+      if (!offer) throw new UnsupportedError('an SDP offer is required');
+      if (!isWebRtcSdp(offer)) throw new UnsupportedError('only WebRTC callers (UDP/TLS/RTP/SAVPF) are carried across yet');
+      const webrtc = readWebRtcOffer(offer);
+      call = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
+        rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
+      });
+      const started = call;
+      this.#calls.set(sip.callId, started);
+      started.once('ended', () => this.#calls.delete(sip.callId));
+      const callerName = sip.remoteIdentity.displayName || user;
+      log.info({ from: user, to: target, contact: binding.contact.uri.toString() }, 'user call');
+      started.start(binding, webrtc, callerName).catch((error: unknown) => {
+        log.warn({ err: error }, 'gateway call failed');
+        started.refuse(error);
+        void started.end('failed');
+      });
+    } catch (error) {
+      const status = error instanceof ConfluxError ? error.sipStatus : 500;
+      if (status >= 500) log.error({ err: error }, 'user call failed');
+      else log.info({ status, reason: error instanceof Error ? error.message : String(error) }, 'user call refused');
+      sip.reject(status, undefined, error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {});
+    }
+  }
+
+  /** Ends every call (shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#calls.values()].map((call) => call.end('shutdown')));
+  }
+}

@@ -1,0 +1,231 @@
+import { parse, write, type SessionDescription } from 'sdp-transform';
+import type { types } from 'mediasoup';
+import { UnsupportedError } from '../../server/errors.js';
+import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
+
+/**
+ * The WebRTC side of a SIP-WebRTC call: a browser SIP client's SDP (UDP/TLS/RTP/SAVPF, ICE, DTLS
+ * fingerprint, rtcp-mux, BUNDLE) read into what a mediasoup WebRtcTransport and its producer need, and
+ * our answer written from the transport's ICE and DTLS parameters (mediasoup is ICE-lite, the DTLS
+ * server). Audio only: other m-lines are answered with port 0.
+ */
+
+/** A codec of the browser's audio m-line, in its order. */
+export interface WebRtcOfferedCodec extends PhoneCodec {
+  /** Its a=rtcp-fb types (`nack`, `transport-cc`), kept for the producer. */
+  feedback: string[];
+}
+
+/** What a browser's offer says of its audio stream and its DTLS endpoint. */
+export interface WebRtcOffer {
+  /** The browser's DTLS role as mediasoup's `connect()` wants it (the remote side's). */
+  dtlsParameters: types.DtlsParameters;
+  audio: {
+    mid: string;
+    /** Where the audio m-line stands among the offer's m-lines. */
+    index: number;
+    codecs: WebRtcOfferedCodec[];
+    /** RFC 4733 events on the browser's audio, when offered at 8 kHz. */
+    telephoneEvent: { payloadType: number; clockRate: number } | null;
+    /** The SSRC the browser sends with, when it says (a=ssrc). */
+    ssrc: number | null;
+    cname: string | null;
+    direction: MediaDirection;
+    /** One-byte header extensions offered (`urn:ietf:params:rtp-hdrext:sdes:mid`, audio level...). */
+    extensions: Array<{ uri: string; id: number }>;
+  };
+  /** Every m-line, for an answer that keeps their order. */
+  media: Array<{ type: string; protocol: string; mid: string | null }>;
+}
+
+const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const REGISTERED_CLOCKS: Record<PhoneCodecName, number> = { PCMU: 8000, PCMA: 8000, G722: 8000, opus: 48_000 };
+const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
+  sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive',
+};
+
+function sdpError(message: string): UnsupportedError {
+  return new UnsupportedError(`SDP: ${message}`);
+}
+
+/** Whether an offer is a WebRTC one (DTLS-SRTP over ICE), as opposed to a phone's RTP/AVP or RTP/SAVP. */
+export function isWebRtcSdp(sdp: string): boolean {
+  return /^m=audio [0-9]+ (UDP\/TLS\/RTP\/SAVPF|TCP\/TLS\/RTP\/SAVPF|RTP\/SAVPF)\b/m.test(sdp);
+}
+
+function codecName(name: string): PhoneCodecName | 'telephone-event' | null {
+  const lower = name.toLowerCase();
+  if (lower === 'pcmu') return 'PCMU';
+  if (lower === 'pcma') return 'PCMA';
+  if (lower === 'g722') return 'G722';
+  if (lower === 'opus') return 'opus';
+  if (lower === 'telephone-event') return 'telephone-event';
+  return null;
+}
+
+const STATIC: Record<number, PhoneCodecName> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722' };
+
+function offeredCodecs(media: SessionDescription['media'][number]): { codecs: WebRtcOfferedCodec[]; telephoneEvent: WebRtcOffer['audio']['telephoneEvent'] } {
+  const payloads = String(media.payloads ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  const codecs: WebRtcOfferedCodec[] = [];
+  let telephoneEvent: WebRtcOffer['audio']['telephoneEvent'] = null;
+  for (const payloadType of payloads) {
+    if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) continue;
+    const rtp = media.rtp.find((entry) => entry.payload === payloadType);
+    const name = rtp ? codecName(rtp.codec) : STATIC[payloadType] ?? null;
+    if (!name) continue;
+    const clockRate = rtp?.rate ?? 8000;
+    if (name === 'telephone-event') {
+      if (clockRate === 8000 && !telephoneEvent) telephoneEvent = { payloadType, clockRate };
+      continue;
+    }
+    // Only the registered clock of each codec is taken (RFC 3551, RFC 7587).
+    if (clockRate !== REGISTERED_CLOCKS[name]) continue;
+    const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    codecs.push({
+      name, payloadType, clockRate, channels: rtp?.encoding ? Number(rtp.encoding) : 1, ...(fmtp ? { fmtp } : {}),
+      feedback: (media.rtcpFb ?? []).filter((fb) => Number(fb.payload) === payloadType).map((fb) => fb.type),
+    });
+  }
+  return { codecs, telephoneEvent };
+}
+
+/** Reads a browser's offer; a 488 (with the reason) for anything that is not a usable WebRTC audio offer. */
+export function readWebRtcOffer(sdp: string): WebRtcOffer {
+  if (typeof sdp !== 'string' || !/^v=0\r?\n/.test(sdp)) throw sdpError('not a session description (no v=0)');
+  let session: SessionDescription;
+  try {
+    session = parse(sdp);
+  } catch {
+    throw sdpError('unparsable');
+  }
+  const index = session.media.findIndex((m) => m.type === 'audio' && m.port !== 0);
+  const audio = session.media[index];
+  if (!audio) throw sdpError('no active audio stream');
+  if (!/SAVPF$/.test(audio.protocol)) throw sdpError(`media protocol ${audio.protocol} is not WebRTC (UDP/TLS/RTP/SAVPF)`);
+  const fingerprint = audio.fingerprint ?? session.fingerprint;
+  if (!fingerprint) throw sdpError('WebRTC offer without DTLS fingerprint');
+  const algorithm = fingerprint.type.toLowerCase();
+  if (!['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'].includes(algorithm) || !/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+$/.test(fingerprint.hash)) {
+    throw sdpError('unusable DTLS fingerprint');
+  }
+  if (!(audio.iceUfrag ?? session.iceUfrag) || !(audio.icePwd ?? session.icePwd)) throw sdpError('WebRTC offer without ICE credentials');
+  if (!audio.rtcpMux) throw sdpError('WebRTC offer without rtcp-mux');
+  const setup = audio.setup ?? session.setup ?? 'actpass';
+  // We answer as the DTLS server unless the browser insists on being one; mediasoup takes the remote role.
+  const remoteRole: types.DtlsRole = setup === 'passive' ? 'server' : 'client';
+  const { codecs, telephoneEvent } = offeredCodecs(audio);
+  const ssrcLine = (audio.ssrcs ?? []).find((line) => line.attribute === 'cname') ?? audio.ssrcs?.[0];
+  const direction = (audio.direction ?? session.direction ?? 'sendrecv') as MediaDirection;
+  return {
+    dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: algorithm as types.FingerprintAlgorithm, value: fingerprint.hash.toUpperCase() }] },
+    audio: {
+      mid: audio.mid !== undefined ? String(audio.mid) : String(index),
+      index,
+      codecs,
+      telephoneEvent,
+      ssrc: ssrcLine ? Number(ssrcLine.id) : null,
+      cname: (audio.ssrcs ?? []).find((line) => line.attribute === 'cname')?.value ?? null,
+      direction,
+      extensions: (audio.ext ?? []).filter((ext) => ext.value >= 1 && ext.value <= 14).map((ext) => ({ uri: ext.uri, id: ext.value })),
+    },
+    media: session.media.map((m) => ({ type: m.type, protocol: m.protocol, mid: m.mid !== undefined ? String(m.mid) : null })),
+  };
+}
+
+/** The browser's audio as a mediasoup producer sees it, sending `codec`. */
+export function producerRtpParameters(offer: WebRtcOffer, codec: WebRtcOfferedCodec): types.RtpParameters {
+  const { audio } = offer;
+  return {
+    mid: audio.mid,
+    codecs: [{
+      mimeType: `audio/${codec.name}`, payloadType: codec.payloadType, clockRate: codec.clockRate,
+      ...(codec.name === 'opus' ? { channels: 2 } : {}),
+      rtcpFeedback: codec.feedback.filter((type) => type === 'nack' || type === 'transport-cc').map((type) => ({ type })),
+    }],
+    headerExtensions: audio.extensions.filter((ext) => ext.uri === MID_URI || ext.uri === AUDIO_LEVEL)
+      .map((ext) => ({ uri: ext.uri as types.RtpHeaderExtensionUri, id: ext.id })),
+    encodings: audio.ssrc !== null ? [{ ssrc: audio.ssrc }] : [{}],
+    rtcp: { ...(audio.cname ? { cname: audio.cname } : {}), reducedSize: true },
+  };
+}
+
+/** What the browser can receive, for the consumer that sends it the other party's audio in `codec`. */
+export function consumerRtpCapabilities(codec: WebRtcOfferedCodec): types.RtpCapabilities {
+  return {
+    codecs: [{
+      kind: 'audio', mimeType: `audio/${codec.name}`, preferredPayloadType: codec.payloadType, clockRate: codec.clockRate,
+      ...(codec.name === 'opus' ? { channels: 2 } : {}), rtcpFeedback: [],
+    }],
+    headerExtensions: [],
+  };
+}
+
+/** Our side of the WebRTC leg: the transport's ICE and DTLS parameters and the stream we send. */
+export interface WebRtcAnswerInput {
+  offer: WebRtcOffer;
+  codec: WebRtcOfferedCodec;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
+  /** The SSRC and CNAME of what we send (the consumer), if we send. */
+  sending: { ssrc: number; cname: string } | null;
+  sessionId: string;
+  version: number;
+}
+
+/** Our answer: ICE-lite, one BUNDLE group of the audio m-line, the chosen codec, port 0 for anything else. */
+export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
+  const { offer, codec, iceParameters, iceCandidates, dtlsParameters } = input;
+  const fingerprint = dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? dtlsParameters.fingerprints[0]!;
+  const udp = iceCandidates.find((c) => c.protocol === 'udp') ?? iceCandidates[0]!;
+  const direction = ANSWER_DIRECTION[offer.audio.direction];
+  const session: SessionDescription = {
+    version: 0,
+    origin: { username: 'conflux', sessionId: input.sessionId, sessionVersion: input.version, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
+    name: '-',
+    timing: { start: 0, stop: 0 },
+    icelite: 'ice-lite',
+    groups: [{ type: 'BUNDLE', mids: offer.audio.mid }],
+    msidSemantic: { semantic: 'WMS', token: '*' },
+    fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
+    media: offer.media.map((m, index) => {
+      if (index !== offer.audio.index) {
+        return { type: m.type, port: 0, protocol: m.protocol, payloads: m.type === 'application' ? 'webrtc-datachannel' : '0',
+          ...(m.mid !== null ? { mid: m.mid } : {}), rtp: [], fmtp: [], direction: 'inactive' as const };
+      }
+      const payloads = [codec.payloadType, ...(offer.audio.telephoneEvent ? [offer.audio.telephoneEvent.payloadType] : [])];
+      return {
+        type: 'audio',
+        port: udp.port,
+        protocol: offer.media[index]!.protocol,
+        payloads: payloads.join(' '),
+        connection: { version: 4, ip: udp.address },
+        mid: offer.audio.mid,
+        iceUfrag: iceParameters.usernameFragment,
+        icePwd: iceParameters.password,
+        candidates: iceCandidates.map((c) => ({
+          foundation: c.foundation, component: 1, transport: c.protocol, priority: c.priority, ip: c.address, port: c.port, type: c.type,
+          ...(c.tcpType ? { tcptype: c.tcpType } : {}),
+        })),
+        endOfCandidates: 'end-of-candidates',
+        setup: offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
+        direction,
+        rtcpMux: 'rtcp-mux',
+        rtp: [
+          { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },
+          ...(offer.audio.telephoneEvent ? [{ payload: offer.audio.telephoneEvent.payloadType, codec: 'telephone-event', rate: 8000 }] : []),
+        ],
+        fmtp: [
+          ...(codec.fmtp ? [{ payload: codec.payloadType, config: codec.fmtp }] : []),
+          ...(offer.audio.telephoneEvent ? [{ payload: offer.audio.telephoneEvent.payloadType, config: '0-16' }] : []),
+        ],
+        ...(input.sending && direction !== 'recvonly' && direction !== 'inactive' ? {
+          ssrcs: [{ id: input.sending.ssrc, attribute: 'cname', value: input.sending.cname }],
+        } : {}),
+      };
+    }),
+  };
+  return write(session);
+}

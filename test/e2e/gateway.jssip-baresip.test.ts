@@ -1,0 +1,83 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfluxServer } from '../../server/ConfluxServer.js';
+import { BaresipPhone, toneLevels } from '../support/baresip.js';
+import { ownUdpSockets } from '../support/processSockets.js';
+import { eventually } from '../support/sipCalls.js';
+import { browserToneFile } from '../support/sipE2e.js';
+import { SipWebPhone } from '../support/SipWebPhone.js';
+import { startTestServer } from '../support/testServer.js';
+import { stopAllPeers } from '../integration/sip-connector/peers.js';
+
+const DOMAIN = '127.0.0.1';
+const BROWSER_HZ = 1000;
+const PHONE_HZ = 440;
+const USERS = [
+  { username: 'alice', password: 'alice-secret' }, { username: '1001', password: 'phone-secret' }, { username: 'bob', password: 'never-registers' },
+];
+// Ports of the phone (287xx): away from the SIP peers of the other tests.
+const PHONE = { user: '1001', sipPort: 28710, ctrlPort: 28715, rtpPortMin: 28720, toneHz: PHONE_HZ, lifetimeMs: 170_000 };
+const HZ_TOLERANCE = 25;
+
+describe('SIP-WebRTC gateway: JsSIP in Chromium (WebSocket, DTLS-SRTP) calls baresip registered over UDP', () => {
+  let server: ConfluxServer;
+  let workDir: string;
+  let web: SipWebPhone;
+  let phone: BaresipPhone;
+  let idleSockets: string[];
+
+  beforeAll(async () => {
+    const tone = browserToneFile('gateway', BROWSER_HZ);
+    workDir = tone.workDir;
+    server = await startTestServer({ sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS } });
+    idleSockets = ownUdpSockets();
+    phone = await BaresipPhone.start({
+      ...PHONE, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
+    });
+    await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+    web = await SipWebPhone.launch(tone.toneFile);
+    expect(await web.register(`ws://${DOMAIN}:${server.sip!.ports.ws}`, `sip:alice@${DOMAIN}`, USERS[0]!.password)).toBe('registered');
+  });
+
+  afterAll(async () => {
+    if (web?.consoleErrors.length) console.log('page errors:', web.consoleErrors);
+    await web?.close();
+    await phone?.stop();
+    await stopAllPeers();
+    await server?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('connects the call and both sides hear each other; the browser hanging up ends the phone\'s call', async () => {
+    const outcome = await web.call(`sip:1001@${DOMAIN}`);
+    expect(outcome, `${outcome}\n${phone.output().slice(-2000)}`).toBe('confirmed');
+    await phone.waitForEvent('CALL_ESTABLISHED');
+    const [call] = server.userCalls!.list();
+    expect(call).toMatchObject({ from: `sip:alice@${DOMAIN}`, to: `sip:1001@${DOMAIN}`, state: 'active', codec: 'PCMU' });
+
+    // The browser hears the phone's 440 Hz, untranscoded (a consumer of the phone's producer).
+    const heard = await web.measure(2500);
+    console.log('browser heard', heard);
+    expect(heard.rms).toBeGreaterThan(0.02);
+    expect(Math.abs(heard.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await web.hangup();
+    await phone.waitForEvent('CALL_CLOSED', 10_000);
+    // The phone heard the browser's 1 kHz tone.
+    const levels = toneLevels(await phone.lastRecording(), [BROWSER_HZ, PHONE_HZ], 2, 0.5);
+    console.log('phone heard', levels);
+    expect(levels.tones[BROWSER_HZ]).toBeGreaterThan(0.05);
+
+    await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the gateway call to end');
+    expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+    expect(await eventually(() => ownUdpSockets(), (s) => s.length <= idleSockets.length, 5000, 'the media sockets to close'))
+      .toHaveLength(idleSockets.length);
+  });
+
+  it('refuses a call to an unknown user with 404 and to a user who is not registered with 480', async () => {
+    expect(await web.call(`sip:nobody@${DOMAIN}`)).toMatch(/^failed:.*:404$/);
+    expect(await web.call(`sip:bob@${DOMAIN}`)).toMatch(/^failed:.*:480$/);
+    expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+  });
+});

@@ -1,0 +1,77 @@
+import { parse } from 'sdp-transform';
+import { describe, expect, it } from 'vitest';
+import { UnsupportedError } from '../../../../server/errors.js';
+import {
+  buildWebRtcAnswer, consumerRtpCapabilities, isWebRtcSdp, producerRtpParameters, readWebRtcOffer,
+} from '../../../../sip-connector/calls/WebRtcSdp.js';
+
+/** The shape of Chromium's offer for an audio call (JsSIP), with a video m-line added to see it refused. */
+const CHROME_OFFER = [
+  'v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'a=extmap-allow-mixed',
+  'a=msid-semantic: WMS stream1',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0',
+  'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', 'a=ice-options:trickle',
+  'a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
+  'a=setup:actpass', 'a=mid:0', 'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=sendrecv', 'a=msid:stream1 track1', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc',
+  'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:9 G722/8000',
+  'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:13 CN/8000', 'a=rtpmap:110 telephone-event/48000',
+  'a=rtpmap:126 telephone-event/8000', 'a=ssrc:1111 cname:browsercname', 'a=ssrc:1111 msid:stream1 track1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+  'a=setup:actpass', 'a=rtcp-mux', 'a=rtpmap:96 VP8/90000', 'a=recvonly', '',
+].join('\r\n');
+
+describe('WebRtcSdp', () => {
+  it('reads a browser offer: DTLS role and fingerprint, the audio codecs in order, its SSRC, mid and extensions', () => {
+    expect(isWebRtcSdp(CHROME_OFFER)).toBe(true);
+    expect(isWebRtcSdp('v=0\r\nm=audio 4000 RTP/AVP 0\r\n')).toBe(false);
+    const offer = readWebRtcOffer(CHROME_OFFER);
+    expect(offer.dtlsParameters.role).toBe('client');
+    expect(offer.dtlsParameters.fingerprints[0]).toMatchObject({ algorithm: 'sha-256' });
+    expect(offer.audio.codecs.map((c) => `${c.name}/${c.payloadType}`)).toEqual(['opus/111', 'G722/9', 'PCMU/0', 'PCMA/8']);
+    expect(offer.audio.telephoneEvent).toEqual({ payloadType: 126, clockRate: 8000 });
+    expect(offer.audio).toMatchObject({ mid: '0', ssrc: 1111, cname: 'browsercname', direction: 'sendrecv' });
+    const pcmu = offer.audio.codecs.find((c) => c.name === 'PCMU')!;
+    const producer = producerRtpParameters(offer, pcmu);
+    expect(producer).toMatchObject({ mid: '0', encodings: [{ ssrc: 1111 }], codecs: [{ mimeType: 'audio/PCMU', payloadType: 0 }] });
+    expect(producer.headerExtensions!.map((e) => e.id).sort()).toEqual([1, 4]);
+    expect(consumerRtpCapabilities(pcmu).codecs![0]).toMatchObject({ mimeType: 'audio/PCMU', preferredPayloadType: 0 });
+  });
+
+  it('refuses what is not a usable WebRTC offer, saying why (488)', () => {
+    const without = (pattern: RegExp) => CHROME_OFFER.split('\r\n').filter((line) => !pattern.test(line)).join('\r\n');
+    expect(() => readWebRtcOffer(without(/^a=fingerprint/))).toThrow(/without DTLS fingerprint/);
+    expect(() => readWebRtcOffer(without(/^a=ice-(ufrag|pwd)/))).toThrow(/ICE credentials/);
+    expect(() => readWebRtcOffer(without(/^a=rtcp-mux/))).toThrow(/rtcp-mux/);
+    expect(() => readWebRtcOffer('m=audio')).toThrow(UnsupportedError);
+    expect(() => readWebRtcOffer(CHROME_OFFER.replace('UDP/TLS/RTP/SAVPF 111', 'RTP/AVP 111'))).toThrow(/not WebRTC/);
+  });
+
+  it('answers ICE-lite as the DTLS server with one BUNDLE group, the chosen codec and port 0 for video', () => {
+    const offer = readWebRtcOffer(CHROME_OFFER);
+    const codec = offer.audio.codecs.find((c) => c.name === 'PCMU')!;
+    const answer = parse(buildWebRtcAnswer({
+      offer, codec,
+      iceParameters: { usernameFragment: 'ms-ufrag', password: 'ms-password', iceLite: true },
+      iceCandidates: [
+        { foundation: 'udpcandidate', priority: 1076302079, address: '192.0.2.5', protocol: 'udp', port: 40001, type: 'host' },
+        { foundation: 'tcpcandidate', priority: 1076276479, address: '192.0.2.5', protocol: 'tcp', port: 40002, type: 'host', tcpType: 'passive' },
+      ],
+      dtlsParameters: { role: 'auto', fingerprints: [{ algorithm: 'sha-256', value: '01:02:03' }] },
+      sending: { ssrc: 2222, cname: 'conflux' }, sessionId: '7', version: 1,
+    }));
+    expect(answer.icelite).toBe('ice-lite');
+    expect(String(answer.groups![0]!.mids)).toBe('0');
+    expect(answer.groups![0]!.type).toBe('BUNDLE');
+    const [audio, video] = answer.media;
+    expect(audio).toMatchObject({ type: 'audio', port: 40001, protocol: 'UDP/TLS/RTP/SAVPF', payloads: '0 126', setup: 'passive',
+      direction: 'sendrecv', rtcpMux: 'rtcp-mux', iceUfrag: 'ms-ufrag', icePwd: 'ms-password' });
+    expect(audio!.candidates!.map((c) => `${c.transport}:${c.port}${c.tcptype ? `:${c.tcptype}` : ''}`)).toEqual(['udp:40001', 'tcp:40002:passive']);
+    expect(audio!.ssrcs).toEqual([{ id: 2222, attribute: 'cname', value: 'conflux' }]);
+    expect(video).toMatchObject({ type: 'video', port: 0 });
+    expect([audio!.mid, video!.mid].map(String)).toEqual(['0', '1']);
+    expect(answer.fingerprint).toEqual({ type: 'sha-256', hash: '01:02:03' });
+  });
+});
