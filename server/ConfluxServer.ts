@@ -166,7 +166,7 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter }, maxCalls: sip.maxCalls,
     authGuard: sipServer.authGuard,
   });
-  const userCalls = new RegisteredUserCalls({ registrar: sipServer.registrar, rooms, calls, listen });
+  const userCalls = new RegisteredUserCalls({ ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen });
   // A registered user's call (digest-authenticated) goes to its callee; anything else to the trunks and rooms.
   sipServer.userAgent.onInvite((call) => (userCalls.claims(call) ? userCalls.handle(call) : calls.handleInvite(call)));
   return { server: sipServer, calls, userCalls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };

@@ -169,7 +169,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
 
   /** Sends another participant's producer to this one; the consumer starts paused. */
   async consume(
-    transportId: string, producer: types.Producer<ProducerAppData>, rtpCapabilities: types.RtpCapabilities,
+    transportId: string, producer: types.Producer<ProducerAppData>, rtpCapabilities: types.RtpCapabilities, mid?: string,
   ): Promise<types.Consumer<ConsumerAppData>> {
     this.#assertOpen();
     if (producer.appData.participantId === this.id) throw new InvalidStateError('cannot consume own producer');
@@ -179,6 +179,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     const consumer = await this.#reserve('consumers', this.consumers.size, MAX_CONSUMERS, () => withClientParameters('rtpCapabilities',
       () => transport.consume<ConsumerAppData>({
         producerId: producer.id, rtpCapabilities, paused: true, appData: { participantId: producer.appData.participantId },
+        ...(mid !== undefined ? { mid } : {}),
       })));
     if (this.#closed) {
       consumer.close();

@@ -6,13 +6,15 @@ import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { Binding } from '../sip/RegistrarTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
+import type { OutgoingCall } from '../sip/OutgoingCall.js';
+import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { SipCallInfo } from './SipCallTypes.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
-import type { WebRtcOffer } from './WebRtcSdp.js';
+import type { WebRtcDescription } from './WebRtcSdp.js';
 
 /** Codecs a gateway call carries end to end without transcoding: static payload types both sides share. */
 export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722'];
@@ -38,18 +40,22 @@ export type GatewayCallEvents = {
 };
 
 export interface GatewayCallContext {
+  ua: UserAgent;
   rooms: RoomRegistry;
   calls: SipCallManager;
   listen: TransportListenConfig;
   logger: Logger;
 }
 
+/** How long a browser we call may ring. */
+const BROWSER_RING_TIMEOUT_MS = 30_000;
+
 /**
- * A back-to-back call from a browser SIP client (WebRTC: ICE, DTLS-SRTP) to a registered contact (plain
- * RTP), anchored in a private two-party room: the contact is dialled into it as a phone leg, the browser
- * joins it with a WebRTC media leg, and the browser is answered only once the contact has answered. The
- * contact's audio reaches the browser untranscoded (a consumer of its producer); the browser's audio
- * reaches the contact through the room's mixer. Either side hanging up ends both: one `end(reason)`.
+ * A back-to-back call between a browser SIP client (WebRTC: ICE, DTLS-SRTP) and a phone (plain RTP), either
+ * way round, anchored in a private two-party room: the phone is a phone leg of the room (dialled, or taken
+ * in), the browser joins it with a WebRTC media leg, and the caller is answered only once the callee has.
+ * The phone's audio reaches the browser untranscoded (a consumer of its producer); the browser's reaches
+ * the phone through the room's mixer. Either side hanging up ends both: one `end(reason)`.
  */
 export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   readonly info: GatewayCallInfo;
@@ -59,6 +65,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #room: Room | null = null;
   #leg: WebRtcMediaLeg | null = null;
   #onContactEnded: ((call: SipCallInfo) => void) | null = null;
+  /** The INVITE to the browser, when a phone calls one. */
+  #browserCall: OutgoingCall | null = null;
 
   /** Read again after each await: the call may have ended meanwhile. */
   get #ended(): boolean {
@@ -77,7 +85,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   }
 
   /** Dials `binding` for the browser's `offer`, relays ringing, and answers the browser once the contact answers. */
-  async start(binding: Binding, offer: WebRtcOffer, callerName: string): Promise<void> {
+  async startToPhone(binding: Binding, offer: WebRtcDescription, callerName: string): Promise<void> {
     const caller = this.#caller;
     const codecs = offer.audio.codecs.map((codec) => codec.name).filter((name) => GATEWAY_CODECS.includes(name));
     // The browser hangs up (CANCEL) while the contact rings, or after the answer (BYE).
@@ -110,13 +118,70 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       identity: `sip-user-${this.info.from.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: callerName, kind: 'sip',
       attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
     });
-    this.#leg = await WebRtcMediaLeg.open(participant, this.#context.listen, offer, codec);
+    this.#leg = await WebRtcMediaLeg.answering(participant, this.#context.listen, offer, codec);
     await this.#leg.consume(producer);
     if (this.#ended) return;
     caller.answer(this.#leg.answer());
     this.info.state = 'active';
     this.info.codec = codec.name;
     this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
+  }
+
+  /** Takes a phone's call (plain RTP `sip.offer`) to a browser's `binding`, answering the phone once the browser answers. */
+  async startToBrowser(binding: Binding, callerName: string): Promise<void> {
+    const caller = this.#caller;
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
+    this.#room = room;
+    this.#onContactEnded = (ended) => {
+      if (ended.id === caller.callId) void this.end(ended.endReason === 'remote-hangup' ? 'caller-hangup' : `caller-${ended.endReason ?? 'ended'}`);
+    };
+    this.#context.calls.on('call.ended', this.#onContactEnded);
+    const participant = room.join({
+      identity: `sip-user-${this.info.to.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: this.info.to, kind: 'sip',
+      attributes: { 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'outbound', 'sip.media': 'webrtc' },
+    });
+    let leg: WebRtcMediaLeg | null = null;
+    const phone = await this.#context.calls.takeCall(caller, room.name, [...GATEWAY_CODECS], async (negotiated) => {
+      leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
+      this.#leg = leg;
+      await this.#callBrowser(binding, leg.offer(negotiated.telephoneEvent), callerName, leg);
+    });
+    if (this.#ended || !leg) return;
+    const contact = phone.participantId ? room.participants.find((p) => p.id === phone.participantId) : undefined;
+    const producer = contact ? [...contact.producers.values()].find((p) => p.kind === 'audio') : undefined;
+    if (!producer) throw new ConfluxError('the phone has no audio in the room', 500, 500);
+    await (leg as WebRtcMediaLeg).consume(producer);
+    this.info.state = 'active';
+    this.info.codec = phone.codec;
+    this.#log.info({ codec: phone.codec }, 'gateway call answered');
+  }
+
+  /** INVITEs the browser with our WebRTC offer; resolves once it answers, rejects with its refusal's status. */
+  #callBrowser(binding: Binding, offer: string, callerName: string, leg: WebRtcMediaLeg): Promise<void> {
+    const out = this.#context.ua.sendInvite(binding.contact.uri.toString(), offer, {
+      from: this.info.from, displayName: callerName, destination: binding.source, noAnswerTimeoutMs: BROWSER_RING_TIMEOUT_MS,
+    });
+    this.#browserCall = out;
+    this.info.contactCallId = out.callId;
+    out.once('ended', () => void this.end('callee-hangup'));
+    return new Promise<void>((resolve, reject) => {
+      let ringing = false;
+      out.on('provisional', (status) => {
+        if (!ringing && (status === 180 || status === 183)) {
+          ringing = true;
+          this.#caller.ring();
+        }
+      });
+      out.once('failed', (status, reason) => {
+        reject(new ConfluxError(`the browser answered ${status} ${reason}`, 480, status >= 400 && status < 700 && status !== 487 ? status : 480));
+      });
+      out.once('answered', (answer) => {
+        leg.accept(answer).then(resolve, (error: unknown) => {
+          void out.terminate();
+          reject(error);
+        });
+      });
+    });
   }
 
   /** Refuses the browser's call (before it is answered) with `error`'s status and a Warning saying why. */
@@ -138,6 +203,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       if (wasActive) await this.#caller.terminate().catch(() => undefined);
       else this.#caller.reject(reason === 'shutdown' ? 503 : 480);
     }
+    if (this.#browserCall && this.#browserCall.state !== 'ended') await this.#browserCall.terminate().catch(() => undefined);
     this.#leg?.close();
     // Closing the room ends the contact's leg too (BYE, or CANCEL while it rings).
     if (this.#room && !this.#room.closed) this.#room.close('room-closed');

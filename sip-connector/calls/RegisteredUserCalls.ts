@@ -4,12 +4,14 @@ import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { Registrar } from '../sip/Registrar.js';
+import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { GatewayCall, type GatewayCallInfo } from './GatewayCall.js';
 import type { SipCallManager } from './SipCallManager.js';
-import { isWebRtcSdp, readWebRtcOffer } from './WebRtcSdp.js';
+import { isWebRtcSdp, readWebRtcSdp } from './WebRtcSdp.js';
 
 export interface RegisteredUserCallsOptions {
+  ua: UserAgent;
   registrar: Registrar;
   rooms: RoomRegistry;
   calls: SipCallManager;
@@ -64,24 +66,28 @@ export class RegisteredUserCalls {
     try {
       const from = sip.remoteIdentity.uri;
       if (from.user !== user || !registrar.isLocalDomain(from.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
-      const target = sip.invite.uri.user;
-      if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user ${target ?? '(none)'} here`);
-      const bindings = registrar.lookup(target);
-      const binding = bindings.sort((a, b) => b.expiresAt - a.expiresAt)[0];
-      if (!binding) throw new UnavailableError(`${target} is not registered`);
       const offer = sip.offer;
       if (!offer) throw new UnsupportedError('an SDP offer is required');
-      if (!isWebRtcSdp(offer)) throw new UnsupportedError('only WebRTC callers (UDP/TLS/RTP/SAVPF) are carried across yet');
-      const webrtc = readWebRtcOffer(offer);
+      // A browser calls with WebRTC; a phone with plain RTP, to a browser (a WebSocket binding).
+      const webrtc = isWebRtcSdp(offer) ? readWebRtcSdp(offer) : null;
+      const target = sip.invite.uri.user;
+      if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user ${target ?? '(none)'} here`);
+      const bindings = registrar.lookup(target).sort((a, b) => b.expiresAt - a.expiresAt);
+      const binding = webrtc ? bindings[0] : bindings.find((b) => b.source.transport === 'ws' || b.source.transport === 'wss');
+      if (!binding) {
+        if (bindings.length > 0) throw new UnsupportedError(`${target} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
+        throw new UnavailableError(`${target} is not registered`);
+      }
       call = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
-        rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
+        ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
       });
       const started = call;
       this.#calls.set(sip.callId, started);
       started.once('ended', () => this.#calls.delete(sip.callId));
       const callerName = sip.remoteIdentity.displayName || user;
-      log.info({ from: user, to: target, contact: binding.contact.uri.toString() }, 'user call');
-      started.start(binding, webrtc, callerName).catch((error: unknown) => {
+      log.info({ from: user, to: target, contact: binding.contact.uri.toString(), webrtc: webrtc !== null }, 'user call');
+      const starting = webrtc ? started.startToPhone(binding, webrtc, callerName) : started.startToBrowser(binding, callerName);
+      starting.catch((error: unknown) => {
         log.warn({ err: error }, 'gateway call failed');
         started.refuse(error);
         void started.end('failed');

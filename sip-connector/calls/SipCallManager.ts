@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { ConfluxError, BadRequestError, CapacityError, InvalidStateError, NotFoundError } from '../../server/errors.js';
+import { ConfluxError, BadRequestError, CapacityError, InvalidStateError, NotFoundError, UnsupportedError } from '../../server/errors.js';
 import { createLogger, type Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
@@ -27,6 +27,16 @@ import type {
 } from './SipCallTypes.js';
 import type { MediaEncryption } from './PhoneSdp.js';
 import type { DigestCredentials } from '../sip/DigestAuth.js';
+
+/** Where an inbound call goes and on what terms. */
+interface InboundPlan {
+  room: string;
+  codecs: PhoneCodecName[];
+  mediaEncryption: MediaEncryption;
+  trunkId: string | null;
+  rule: DispatchRule | null;
+  callerNumber: string;
+}
 
 /** A call we place, through a trunk or to a registered contact. */
 interface PlacedCall extends ContactDialRequest {
@@ -203,17 +213,34 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       calledNumber: calledNumberOf(sip, this.#options.ua.userName),
       callerNumber: userOf(sip.remoteIdentity.uri),
     };
-    const log = this.#logger.child({ callId: sip.callId });
     const trunk = this.#dispatcher.matchTrunk(facts);
     if (trunk.auth && !this.#authorize(sip, trunk)) return;
     const { rule, room: roomName } = this.#dispatcher.matchRule(trunk, facts);
+    await this.#answerIntoRoom(sip, {
+      room: roomName, codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption, trunkId: trunk.id, rule,
+      callerNumber: facts.callerNumber,
+    });
+  }
+
+  /**
+   * Takes a registered user's call into `room` as a phone leg, answering it only once `answerWhen` resolves
+   * (the other side of a gateway call has answered); a rejection refuses the phone with its status
+   * (a ConfluxError's, else 480). Resolves with the call's id once answered and joined.
+   */
+  async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: (negotiated: NegotiatedAudio) => Promise<void>): Promise<SipCallInfo> {
+    if (this.#closing) throw new InvalidStateError('shutting down');
+    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    return this.#answerIntoRoom(sip, {
+      room, codecs, mediaEncryption: 'none', trunkId: null, rule: null, callerNumber: userOf(sip.remoteIdentity.uri),
+    }, answerWhen);
+  }
+
+  async #answerIntoRoom(sip: IncomingCall, plan: InboundPlan, answerWhen?: (negotiated: NegotiatedAudio) => Promise<void>): Promise<SipCallInfo> {
     const offer = sip.offer;
-    if (!offer) {
-      sip.reject(488, 'Offer Required');
-      return;
-    }
-    const negotiated = negotiateOffer(offer, trunk.codecs as PhoneCodecName[], trunk.mediaEncryption);
-    const { room } = await this.#options.rooms.getOrCreate(roomName);
+    if (!offer) throw new UnsupportedError('an SDP offer is required');
+    const log = this.#logger.child({ callId: sip.callId });
+    const negotiated = negotiateOffer(offer, plan.codecs, plan.mediaEncryption);
+    const { room } = await this.#options.rooms.getOrCreate(plan.room);
     // A full room refuses the call (486) before it is answered, not after.
     const seat = room.reserveSeat();
     const legId = sip.callId;
@@ -230,31 +257,43 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (sip.state === 'ended') {
       seat.release();
       if (await bridge.closePhone(legId) === 0) bridge.close();
-      return;
+      throw new InvalidStateError('the caller cancelled');
     }
     const call: CallRecord = {
-      info: this.#newInfo(sip.callId, 'inbound', room.name, trunk.id, rule.id,
+      info: this.#newInfo(sip.callId, 'inbound', room.name, plan.trunkId, plan.rule?.id ?? null,
         sip.remoteIdentity.uri.toString(), sip.invite.uri.toString()),
       legId, sip, room, bridge, negotiated, participant: null, seat,
       sdp: { sessionId: String(randomInt(1, 2 ** 31)), version: 1, port },
       pin: null,
-      caller: { number: facts.callerNumber, displayName: sip.remoteIdentity.displayName || facts.callerNumber || 'Phone' },
+      caller: { number: plan.callerNumber, displayName: sip.remoteIdentity.displayName || plan.callerNumber || 'Phone' },
       attributes: {
         'sip.callId': sip.callId, 'sip.from': sip.remoteIdentity.uri.toString(), 'sip.to': sip.invite.uri.toString(),
-        'sip.trunk': trunk.id, 'sip.rule': rule.id, 'sip.direction': 'inbound',
+        ...(plan.trunkId !== null ? { 'sip.trunk': plan.trunkId } : {}), ...(plan.rule ? { 'sip.rule': plan.rule.id } : {}),
+        'sip.direction': 'inbound',
       },
     };
     this.#track(call);
     // A CANCEL or failure before our answer ends the attempt.
     sip.once('failed', () => void this.#end(call, 'cancelled'));
+    if (answerWhen) {
+      try {
+        await answerWhen(negotiated);
+      } catch (error) {
+        sip.reject(error instanceof ConfluxError ? error.sipStatus : 480);
+        await this.#end(call, 'rejected');
+        throw error;
+      }
+      if (call.info.state === 'ended') throw new InvalidStateError('the call ended before it was answered');
+    }
     const answer = buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port }, call.sdp.sessionId);
     sip.answer(answer);
     call.info.answeredAt = new Date().toISOString();
     call.info.codec = negotiated.codec.name;
-    log.info({ room: room.name, trunk: trunk.id, rule: rule.id, codec: negotiated.codec.name }, 'inbound call answered');
+    log.info({ room: room.name, trunk: plan.trunkId, rule: plan.rule?.id, codec: negotiated.codec.name }, 'inbound call answered');
     this.safeEmit('call.answered', { ...call.info });
-    if (rule.pin) this.#awaitPin(call, rule);
+    if (plan.rule?.pin) this.#awaitPin(call, plan.rule);
     else await this.#admit(call);
+    return { ...call.info };
   }
 
   /** Digest for trunks with credentials: 407 without credentials or with a stale nonce, 403 when wrong. */

@@ -2,50 +2,54 @@ import type { types } from 'mediasoup';
 import { UnsupportedError } from '../../server/errors.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
-import type { PhoneCodecName } from './PhoneSdp.js';
+import type { PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
 import {
-  buildWebRtcAnswer, consumerRtpCapabilities, producerRtpParameters, type WebRtcOffer, type WebRtcOfferedCodec,
+  buildWebRtcAnswer, buildWebRtcOffer, consumerRtpCapabilities, MID_EXTENSION_ID, producerRtpParameters, readWebRtcSdp,
+  type WebRtcDescription, type WebRtcOfferedCodec,
 } from './WebRtcSdp.js';
+
+/** The m-line of the audio we offer a browser we call. */
+const OFFER_MID = '0';
 
 /**
  * The media of a browser SIP client's call: a mediasoup WebRtcTransport of a room participant (ICE-lite,
  * DTLS-SRTP, the same listen and announced addresses as the rooms), the browser's audio as its producer
  * and what the browser hears as a consumer on the same BUNDLE transport. Packets are forwarded by
- * mediasoup as they are: only SRTP changes.
+ * mediasoup as they are: only SRTP changes. The browser either offers (it calls) or answers (we call it).
  */
 export class WebRtcMediaLeg {
   readonly participant: Participant;
-  readonly codec: WebRtcOfferedCodec;
-  readonly #offer: WebRtcOffer;
+  readonly codec: PhoneCodec;
   readonly #transport: types.WebRtcTransport;
+  /** The browser's offer, or its answer once it has given one. */
+  #remote: WebRtcDescription | null;
   #consumer: types.Consumer | null = null;
-  #version = 1;
+  readonly #version = 1;
+  /** We called the browser (and offered), rather than answered its offer. */
+  readonly #weOffered: boolean;
   readonly #sessionId = String(Math.floor(Math.random() * 2 ** 31));
 
-  private constructor(participant: Participant, offer: WebRtcOffer, codec: WebRtcOfferedCodec, transport: types.WebRtcTransport) {
+  private constructor(participant: Participant, codec: PhoneCodec, transport: types.WebRtcTransport, remote: WebRtcDescription | null) {
     this.participant = participant;
-    this.#offer = offer;
     this.codec = codec;
     this.#transport = transport;
+    this.#remote = remote;
+    this.#weOffered = remote === null;
   }
 
-  /** The first codec of the browser's offer that `acceptable` allows; 488 when none. */
-  static pickCodec(offer: WebRtcOffer, acceptable: readonly PhoneCodecName[]): WebRtcOfferedCodec {
-    const codec = offer.audio.codecs.find((candidate) => acceptable.includes(candidate.name));
-    if (!codec) throw new UnsupportedError(`SDP: no common audio codec (the offer has ${offer.audio.codecs.map((c) => c.name).join(', ') || 'none we know'})`);
+  /** The first codec of the browser's description that `acceptable` allows; 488 when none. */
+  static pickCodec(description: WebRtcDescription, acceptable: readonly PhoneCodecName[]): WebRtcOfferedCodec {
+    const codec = description.audio.codecs.find((candidate) => acceptable.includes(candidate.name));
+    if (!codec) throw new UnsupportedError(`SDP: no common audio codec (the browser has ${description.audio.codecs.map((c) => c.name).join(', ') || 'none we know'})`);
     return codec;
   }
 
-  /** Opens the transport for `participant`, connects DTLS with the browser's fingerprint and takes its audio. */
-  static async open(participant: Participant, listen: TransportListenConfig, offer: WebRtcOffer, codec: WebRtcOfferedCodec): Promise<WebRtcMediaLeg> {
-    const transport = await participant.createWebRtcTransport(listen, 'send');
-    const leg = new WebRtcMediaLeg(participant, offer, codec, transport as types.WebRtcTransport);
+  /** Answers a browser's offer: opens the transport, connects DTLS with its fingerprint, takes its audio. */
+  static async answering(participant: Participant, listen: TransportListenConfig, offer: WebRtcDescription, codec: WebRtcOfferedCodec): Promise<WebRtcMediaLeg> {
+    const transport = await participant.createWebRtcTransport(listen, 'send') as types.WebRtcTransport;
+    const leg = new WebRtcMediaLeg(participant, codec, transport, offer);
     try {
-      await participant.connectWebRtcTransport(transport.id, offer.dtlsParameters);
-      const { direction } = offer.audio;
-      if (direction === 'sendrecv' || direction === 'sendonly') {
-        await participant.produce(transport.id, 'audio', producerRtpParameters(offer, codec), 'mic');
-      }
+      await leg.#connect(offer, codec);
     } catch (error) {
       transport.close();
       throw error;
@@ -53,19 +57,57 @@ export class WebRtcMediaLeg {
     return leg;
   }
 
+  /** Opens the transport for a browser we call; `offer()` is then what we send it. */
+  static async offering(participant: Participant, listen: TransportListenConfig, codec: PhoneCodec): Promise<WebRtcMediaLeg> {
+    const transport = await participant.createWebRtcTransport(listen, 'send') as types.WebRtcTransport;
+    return new WebRtcMediaLeg(participant, codec, transport, null);
+  }
+
+  /** Our offer to the browser, in the leg's codec. */
+  offer(telephoneEvent: { payloadType: number; clockRate: number } | null): string {
+    return buildWebRtcOffer({
+      codec: this.codec, telephoneEvent, mid: OFFER_MID, iceParameters: this.#transport.iceParameters,
+      iceCandidates: this.#transport.iceCandidates, dtlsParameters: this.#transport.dtlsParameters,
+      sessionId: this.#sessionId, version: this.#version,
+    });
+  }
+
+  /** Takes the browser's answer to our offer: DTLS with its fingerprint, its audio as a producer. */
+  async accept(answerSdp: string): Promise<void> {
+    const answer = readWebRtcSdp(answerSdp);
+    const codec = answer.audio.codecs.find((c) => c.name === this.codec.name && c.payloadType === this.codec.payloadType);
+    if (!codec) throw new UnsupportedError(`SDP: the browser's answer lacks ${this.codec.name}`);
+    this.#remote = answer;
+    await this.#connect(answer, codec);
+  }
+
+  async #connect(remote: WebRtcDescription, codec: WebRtcOfferedCodec): Promise<void> {
+    await this.participant.connectWebRtcTransport(this.#transport.id, remote.dtlsParameters);
+    const { direction } = remote.audio;
+    if (direction === 'sendrecv' || direction === 'sendonly') {
+      await this.participant.produce(this.#transport.id, 'audio', producerRtpParameters(remote, codec), 'mic');
+    }
+  }
+
   /** Sends `producer` (the other party's audio, in the leg's codec) to the browser. */
   async consume(producer: types.Producer<ProducerAppData>): Promise<void> {
-    const consumer = await this.participant.consume(this.#transport.id, producer, consumerRtpCapabilities(this.codec));
+    // Our own offer routes our stream by MID (its SSRC was not in it); our answer names the SSRC instead.
+    const byMid = this.#weOffered;
+    const consumer = await this.participant.consume(this.#transport.id, producer,
+      consumerRtpCapabilities(this.codec, byMid ? MID_EXTENSION_ID : undefined), byMid ? OFFER_MID : undefined);
     await consumer.resume();
     this.#consumer = consumer;
   }
 
   /** Our SDP answer to the browser's offer. */
   answer(): string {
+    const remote = this.#remote;
+    if (!remote) throw new UnsupportedError('no offer to answer');
     const consumer = this.#consumer;
     const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
+    const codec = remote.audio.codecs.find((c) => c.name === this.codec.name && c.payloadType === this.codec.payloadType)!;
     return buildWebRtcAnswer({
-      offer: this.#offer, codec: this.codec,
+      offer: remote, codec,
       iceParameters: this.#transport.iceParameters, iceCandidates: this.#transport.iceCandidates,
       dtlsParameters: this.#transport.dtlsParameters,
       sending: consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null,

@@ -1,5 +1,5 @@
 import { parse, write, type SessionDescription } from 'sdp-transform';
-import type { types } from 'mediasoup';
+import { getSupportedRtpCapabilities, type types } from 'mediasoup';
 import { UnsupportedError } from '../../server/errors.js';
 import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
 
@@ -17,7 +17,7 @@ export interface WebRtcOfferedCodec extends PhoneCodec {
 }
 
 /** What a browser's offer says of its audio stream and its DTLS endpoint. */
-export interface WebRtcOffer {
+export interface WebRtcDescription {
   /** The browser's DTLS role as mediasoup's `connect()` wants it (the remote side's). */
   dtlsParameters: types.DtlsParameters;
   audio: {
@@ -39,6 +39,12 @@ export interface WebRtcOffer {
 }
 
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+/**
+ * The MID extension's id in our offers: the id mediasoup's routers give it, since a consumer writes only
+ * the extensions whose ids match its router's.
+ */
+export const MID_EXTENSION_ID = getSupportedRtpCapabilities().headerExtensions
+  ?.find((ext) => ext.kind === 'audio' && ext.uri === MID_URI)?.preferredId ?? 1;
 const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const REGISTERED_CLOCKS: Record<PhoneCodecName, number> = { PCMU: 8000, PCMA: 8000, G722: 8000, opus: 48_000 };
 const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
@@ -66,10 +72,10 @@ function codecName(name: string): PhoneCodecName | 'telephone-event' | null {
 
 const STATIC: Record<number, PhoneCodecName> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722' };
 
-function offeredCodecs(media: SessionDescription['media'][number]): { codecs: WebRtcOfferedCodec[]; telephoneEvent: WebRtcOffer['audio']['telephoneEvent'] } {
+function offeredCodecs(media: SessionDescription['media'][number]): { codecs: WebRtcOfferedCodec[]; telephoneEvent: WebRtcDescription['audio']['telephoneEvent'] } {
   const payloads = String(media.payloads ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   const codecs: WebRtcOfferedCodec[] = [];
-  let telephoneEvent: WebRtcOffer['audio']['telephoneEvent'] = null;
+  let telephoneEvent: WebRtcDescription['audio']['telephoneEvent'] = null;
   for (const payloadType of payloads) {
     if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) continue;
     const rtp = media.rtp.find((entry) => entry.payload === payloadType);
@@ -91,8 +97,11 @@ function offeredCodecs(media: SessionDescription['media'][number]): { codecs: We
   return { codecs, telephoneEvent };
 }
 
-/** Reads a browser's offer; a 488 (with the reason) for anything that is not a usable WebRTC audio offer. */
-export function readWebRtcOffer(sdp: string): WebRtcOffer {
+/**
+ * Reads a browser's offer, or its answer to ours (the same attributes say the same things); a 488 (with the
+ * reason) for anything that is not a usable WebRTC audio description.
+ */
+export function readWebRtcSdp(sdp: string): WebRtcDescription {
   if (typeof sdp !== 'string' || !/^v=0\r?\n/.test(sdp)) throw sdpError('not a session description (no v=0)');
   let session: SessionDescription;
   try {
@@ -135,7 +144,7 @@ export function readWebRtcOffer(sdp: string): WebRtcOffer {
 }
 
 /** The browser's audio as a mediasoup producer sees it, sending `codec`. */
-export function producerRtpParameters(offer: WebRtcOffer, codec: WebRtcOfferedCodec): types.RtpParameters {
+export function producerRtpParameters(offer: WebRtcDescription, codec: WebRtcOfferedCodec): types.RtpParameters {
   const { audio } = offer;
   return {
     mid: audio.mid,
@@ -151,81 +160,135 @@ export function producerRtpParameters(offer: WebRtcOffer, codec: WebRtcOfferedCo
   };
 }
 
-/** What the browser can receive, for the consumer that sends it the other party's audio in `codec`. */
-export function consumerRtpCapabilities(codec: WebRtcOfferedCodec): types.RtpCapabilities {
+/**
+ * What the browser can receive, for the consumer that sends it the other party's audio in `codec`; with
+ * `midExtensionId`, packets carry the MID the browser routes them by.
+ */
+export function consumerRtpCapabilities(codec: PhoneCodec, midExtensionId?: number): types.RtpCapabilities {
   return {
     codecs: [{
       kind: 'audio', mimeType: `audio/${codec.name}`, preferredPayloadType: codec.payloadType, clockRate: codec.clockRate,
       ...(codec.name === 'opus' ? { channels: 2 } : {}), rtcpFeedback: [],
     }],
-    headerExtensions: [],
+    headerExtensions: midExtensionId !== undefined
+      ? [{ kind: 'audio', uri: MID_URI, preferredId: midExtensionId, preferredEncrypt: false, direction: 'sendrecv' }] : [],
   };
 }
 
-/** Our side of the WebRTC leg: the transport's ICE and DTLS parameters and the stream we send. */
-export interface WebRtcAnswerInput {
-  offer: WebRtcOffer;
-  codec: WebRtcOfferedCodec;
+/** Our transport's ICE and DTLS parameters, as an offer or an answer gives them. */
+interface TransportDescription {
   iceParameters: types.IceParameters;
   iceCandidates: types.IceCandidate[];
   dtlsParameters: types.DtlsParameters;
-  /** The SSRC and CNAME of what we send (the consumer), if we send. */
-  sending: { ssrc: number; cname: string } | null;
   sessionId: string;
   version: number;
 }
 
-/** Our answer: ICE-lite, one BUNDLE group of the audio m-line, the chosen codec, port 0 for anything else. */
-export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
-  const { offer, codec, iceParameters, iceCandidates, dtlsParameters } = input;
-  const fingerprint = dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? dtlsParameters.fingerprints[0]!;
-  const udp = iceCandidates.find((c) => c.protocol === 'udp') ?? iceCandidates[0]!;
-  const direction = ANSWER_DIRECTION[offer.audio.direction];
-  const session: SessionDescription = {
+function sessionOf(input: TransportDescription, mid: string): SessionDescription {
+  const fingerprint = input.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? input.dtlsParameters.fingerprints[0]!;
+  return {
     version: 0,
     origin: { username: 'conflux', sessionId: input.sessionId, sessionVersion: input.version, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
     name: '-',
     timing: { start: 0, stop: 0 },
     icelite: 'ice-lite',
-    groups: [{ type: 'BUNDLE', mids: offer.audio.mid }],
+    groups: [{ type: 'BUNDLE', mids: mid }],
     msidSemantic: { semantic: 'WMS', token: '*' },
     fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
-    media: offer.media.map((m, index) => {
-      if (index !== offer.audio.index) {
-        return { type: m.type, port: 0, protocol: m.protocol, payloads: m.type === 'application' ? 'webrtc-datachannel' : '0',
-          ...(m.mid !== null ? { mid: m.mid } : {}), rtp: [], fmtp: [], direction: 'inactive' as const };
-      }
-      const payloads = [codec.payloadType, ...(offer.audio.telephoneEvent ? [offer.audio.telephoneEvent.payloadType] : [])];
-      return {
-        type: 'audio',
-        port: udp.port,
-        protocol: offer.media[index]!.protocol,
-        payloads: payloads.join(' '),
-        connection: { version: 4, ip: udp.address },
-        mid: offer.audio.mid,
-        iceUfrag: iceParameters.usernameFragment,
-        icePwd: iceParameters.password,
-        candidates: iceCandidates.map((c) => ({
-          foundation: c.foundation, component: 1, transport: c.protocol, priority: c.priority, ip: c.address, port: c.port, type: c.type,
-          ...(c.tcpType ? { tcptype: c.tcpType } : {}),
-        })),
-        endOfCandidates: 'end-of-candidates',
-        setup: offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
-        direction,
-        rtcpMux: 'rtcp-mux',
-        rtp: [
-          { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },
-          ...(offer.audio.telephoneEvent ? [{ payload: offer.audio.telephoneEvent.payloadType, codec: 'telephone-event', rate: 8000 }] : []),
-        ],
-        fmtp: [
-          ...(codec.fmtp ? [{ payload: codec.payloadType, config: codec.fmtp }] : []),
-          ...(offer.audio.telephoneEvent ? [{ payload: offer.audio.telephoneEvent.payloadType, config: '0-16' }] : []),
-        ],
-        ...(input.sending && direction !== 'recvonly' && direction !== 'inactive' ? {
-          ssrcs: [{ id: input.sending.ssrc, attribute: 'cname', value: input.sending.cname }],
-        } : {}),
-      };
-    }),
+    media: [],
   };
+}
+
+function transportAttributes(input: TransportDescription) {
+  const udp = input.iceCandidates.find((c) => c.protocol === 'udp') ?? input.iceCandidates[0]!;
+  return {
+    port: udp.port,
+    connection: { version: 4, ip: udp.address },
+    iceUfrag: input.iceParameters.usernameFragment,
+    icePwd: input.iceParameters.password,
+    candidates: input.iceCandidates.map((c) => ({
+      foundation: c.foundation, component: 1, transport: c.protocol, priority: c.priority, ip: c.address, port: c.port, type: c.type,
+      ...(c.tcpType ? { tcptype: c.tcpType } : {}),
+    })),
+    endOfCandidates: 'end-of-candidates',
+    rtcpMux: 'rtcp-mux',
+  };
+}
+
+/** What we offer a browser we call: one audio m-line in `codec` (the other party's), sendrecv. */
+export interface WebRtcOfferInput extends TransportDescription {
+  codec: PhoneCodec;
+  telephoneEvent: { payloadType: number; clockRate: number } | null;
+  mid: string;
+}
+
+/**
+ * Our offer to a browser SIP client: ICE-lite, DTLS actpass, one BUNDLE group, the MID header extension
+ * (the browser routes our stream by it: its SSRC is not known before the answer).
+ */
+export function buildWebRtcOffer(input: WebRtcOfferInput): string {
+  const { codec, telephoneEvent } = input;
+  const session = sessionOf(input, input.mid);
+  session.media.push({
+    type: 'audio',
+    protocol: 'UDP/TLS/RTP/SAVPF',
+    payloads: [codec.payloadType, ...(telephoneEvent ? [telephoneEvent.payloadType] : [])].join(' '),
+    mid: input.mid,
+    ...transportAttributes(input),
+    setup: 'actpass',
+    direction: 'sendrecv',
+    ext: [{ value: MID_EXTENSION_ID, uri: MID_URI }],
+    rtp: [
+      { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },
+      ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, codec: 'telephone-event', rate: telephoneEvent.clockRate }] : []),
+    ],
+    fmtp: [
+      ...(codec.fmtp ? [{ payload: codec.payloadType, config: codec.fmtp }] : []),
+      ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, config: '0-16' }] : []),
+    ],
+  } as SessionDescription['media'][number]);
+  return write(session);
+}
+
+/** Our side of the WebRTC leg: the transport's ICE and DTLS parameters and the stream we send. */
+export interface WebRtcAnswerInput extends TransportDescription {
+  offer: WebRtcDescription;
+  codec: WebRtcOfferedCodec;
+  /** The SSRC and CNAME of what we send (the consumer), if we send. */
+  sending: { ssrc: number; cname: string } | null;
+}
+
+/** Our answer: ICE-lite, one BUNDLE group of the audio m-line, the chosen codec, port 0 for anything else. */
+export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
+  const { offer, codec } = input;
+  const direction = ANSWER_DIRECTION[offer.audio.direction];
+  const telephoneEvent = offer.audio.telephoneEvent;
+  const session = sessionOf(input, offer.audio.mid);
+  session.media = offer.media.map((m, index) => {
+    if (index !== offer.audio.index) {
+      return { type: m.type, port: 0, protocol: m.protocol, payloads: m.type === 'application' ? 'webrtc-datachannel' : '0',
+        ...(m.mid !== null ? { mid: m.mid } : {}), rtp: [], fmtp: [], direction: 'inactive' as const };
+    }
+    return {
+      type: 'audio',
+      protocol: m.protocol,
+      payloads: [codec.payloadType, ...(telephoneEvent ? [telephoneEvent.payloadType] : [])].join(' '),
+      mid: offer.audio.mid,
+      ...transportAttributes(input),
+      setup: offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
+      direction,
+      rtp: [
+        { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },
+        ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, codec: 'telephone-event', rate: 8000 }] : []),
+      ],
+      fmtp: [
+        ...(codec.fmtp ? [{ payload: codec.payloadType, config: codec.fmtp }] : []),
+        ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, config: '0-16' }] : []),
+      ],
+      ...(input.sending && direction !== 'recvonly' && direction !== 'inactive' ? {
+        ssrcs: [{ id: input.sending.ssrc, attribute: 'cname', value: input.sending.cname }],
+      } : {}),
+    } as SessionDescription['media'][number];
+  });
   return write(session);
 }

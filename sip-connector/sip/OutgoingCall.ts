@@ -69,6 +69,17 @@ export class OutgoingCall extends Call {
     tx.on('transportError', () => this.fail(503, 'Transport Failure'));
   }
 
+  /**
+   * A dialog of this call. Called over a given flow (a client registered over WebSocket or TCP), its
+   * in-dialog requests (ACK, BYE, re-INVITE) keep to that flow: the client's Contact is not routable.
+   */
+  private newDialog(invite: SipRequest, res: SipResponse): Dialog {
+    const dialog = Dialog.asUac(invite, res);
+    const forced = this.opts.destination;
+    if (forced?.flowId) dialog.flow = { transport: forced.transport, address: forced.address, port: forced.port, flowId: forced.flowId };
+    return dialog;
+  }
+
   private onResponse(invite: SipRequest, res: SipResponse): void {
     const status = res.status;
     if (status < 200) {
@@ -99,7 +110,7 @@ export class OutgoingCall extends Call {
     if (tag && res.status > 100) {
       dialog = this.early.get(tag);
       if (!dialog) {
-        dialog = Dialog.asUac(invite, res);
+        dialog = this.newDialog(invite, res);
         this.early.set(tag, dialog);
         this.ua.bindDialog(dialog, this);
       }
@@ -135,7 +146,7 @@ export class OutgoingCall extends Call {
     let dialog = this.early.get(tag);
     if (dialog) dialog.confirm(res);
     else {
-      dialog = Dialog.asUac(invite, res);
+      dialog = this.newDialog(invite, res);
       this.early.set(tag, dialog);
       this.ua.bindDialog(dialog, this);
     }

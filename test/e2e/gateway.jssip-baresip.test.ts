@@ -51,6 +51,8 @@ describe('SIP-WebRTC gateway: JsSIP in Chromium (WebSocket, DTLS-SRTP) calls bar
   it('connects the call and both sides hear each other; the browser hanging up ends the phone\'s call', async () => {
     const outcome = await web.call(`sip:1001@${DOMAIN}`);
     expect(outcome, `${outcome}\n${phone.output().slice(-2000)}`).toBe('confirmed');
+    // The phone's 180 reached the browser before the answer.
+    expect((await web.events()).slice(0, 2)).toEqual(['progress:180', 'accepted:200']);
     await phone.waitForEvent('CALL_ESTABLISHED');
     const [call] = server.userCalls!.list();
     expect(call).toMatchObject({ from: `sip:alice@${DOMAIN}`, to: `sip:1001@${DOMAIN}`, state: 'active', codec: 'PCMU' });
@@ -73,6 +75,33 @@ describe('SIP-WebRTC gateway: JsSIP in Chromium (WebSocket, DTLS-SRTP) calls bar
     expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
     expect(await eventually(() => ownUdpSockets(), (s) => s.length <= idleSockets.length, 5000, 'the media sockets to close'))
       .toHaveLength(idleSockets.length);
+  });
+
+  it('baresip calls the browser: the browser rings and answers, both hear each other, baresip hanging up ends it', async () => {
+    await web.answerIncoming();
+    phone.dial(`sip:alice@${DOMAIN}:${server.sip!.ports.udp}`);
+    await phone.waitForEvent('CALL_ESTABLISHED', 15_000);
+    await eventually(() => web.events(), (events) => events.includes('confirmed'), 10_000, 'the browser to confirm the call');
+    expect((await web.events())[0]).toBe('incoming:1001');
+    const [call] = server.userCalls!.list();
+    expect(call).toMatchObject({ from: `sip:1001@${DOMAIN}`, to: `sip:alice@${DOMAIN}`, state: 'active', codec: 'PCMU' });
+
+    const heard = await web.measure(2500);
+    console.log('browser heard', heard);
+    // The browser's 180 reached the phone before the answer.
+    expect(phone.eventTypes.indexOf('CALL_RINGING')).toBeGreaterThanOrEqual(0);
+    expect(phone.eventTypes.indexOf('CALL_RINGING')).toBeLessThan(phone.eventTypes.indexOf('CALL_ESTABLISHED'));
+    expect(heard.rms).toBeGreaterThan(0.02);
+    expect(Math.abs(heard.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    phone.hangup();
+    await phone.waitForEvent('CALL_CLOSED', 10_000);
+    await eventually(() => web.events(), (events) => events.some((e) => e.startsWith('ended')), 10_000, 'the browser to see the call end');
+    const levels = toneLevels(await phone.lastRecording(), [BROWSER_HZ, PHONE_HZ], 2, 0.5);
+    console.log('phone heard', levels);
+    expect(levels.tones[BROWSER_HZ]).toBeGreaterThan(0.05);
+    await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the gateway call to end');
+    expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
   });
 
   it('refuses a call to an unknown user with 404 and to a user who is not registered with 480', async () => {

@@ -24,7 +24,8 @@ function jssipBundle(): Promise<string> {
 // Runs in the page: one JsSIP UA and at most one call, read and driven through window.webphone.
 const PAGE_SCRIPT = `
 window.webphone = {
-  ua: null, session: null, events: [], incoming: null,
+  ua: null, session: null, events: [], incoming: null, autoAnswer: false,
+  media: { mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false }, pcConfig: { iceServers: [] } },
   register(wsUrl, uri, password) {
     JsSIP.debug.disable();
     const socket = new JsSIP.WebSocketInterface(wsUrl);
@@ -32,7 +33,14 @@ window.webphone = {
     return new Promise((resolve) => {
       this.ua.on('registered', () => resolve('registered'));
       this.ua.on('registrationFailed', (e) => resolve('failed: ' + e.cause));
-      this.ua.on('newRTCSession', (e) => { if (e.originator === 'remote') this.incoming = e.session; });
+      this.ua.on('newRTCSession', (e) => {
+        if (e.originator !== 'remote') return;
+        this.incoming = e.session;
+        this.events = [];
+        this.track(e.session);
+        this.events.push('incoming:' + e.request.from.uri.user);
+        if (this.autoAnswer) e.session.answer(this.media);
+      });
       this.ua.start();
     });
   },
@@ -44,7 +52,7 @@ window.webphone = {
   },
   call(target) {
     this.events = [];
-    const session = this.ua.call(target, { mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false }, pcConfig: { iceServers: [] }, rtcOfferConstraints: { offerToReceiveAudio: true } });
+    const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
     this.track(session);
     return new Promise((resolve) => {
       session.on('confirmed', () => resolve('confirmed'));
@@ -132,6 +140,24 @@ export class SipWebPhone {
   /** Session events so far (progress, accepted, confirmed, ended...). */
   events(): Promise<string[]> {
     return this.page.evaluate(() => (window as never as { webphone: { events: string[] } }).webphone.events);
+  }
+
+  /** Packets received and sent on the call, from the peer connection's stats. */
+  stats(): Promise<Record<string, number>> {
+    return this.page.evaluate(() => (window as never as { webphone: { stats: () => Promise<Record<string, number>> } }).webphone.stats());
+  }
+
+  /** The call's local and remote SDP. */
+  descriptions(): Promise<{ local: string; remote: string }> {
+    return this.page.evaluate(() => {
+      const pc = (window as never as { webphone: { session: { connection: RTCPeerConnection } } }).webphone.session.connection;
+      return { local: pc.localDescription?.sdp ?? '', remote: pc.remoteDescription?.sdp ?? '' };
+    });
+  }
+
+  /** Answers every call that comes in from now on. */
+  answerIncoming(): Promise<void> {
+    return this.page.evaluate(() => { (window as never as { webphone: { autoAnswer: boolean } }).webphone.autoAnswer = true; });
   }
 
   hangup(): Promise<void> {

@@ -2,7 +2,7 @@ import { parse } from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedError } from '../../../../server/errors.js';
 import {
-  buildWebRtcAnswer, consumerRtpCapabilities, isWebRtcSdp, producerRtpParameters, readWebRtcOffer,
+  buildWebRtcAnswer, consumerRtpCapabilities, isWebRtcSdp, producerRtpParameters, readWebRtcSdp,
 } from '../../../../sip-connector/calls/WebRtcSdp.js';
 
 /** The shape of Chromium's offer for an audio call (JsSIP), with a video m-line added to see it refused. */
@@ -27,7 +27,7 @@ describe('WebRtcSdp', () => {
   it('reads a browser offer: DTLS role and fingerprint, the audio codecs in order, its SSRC, mid and extensions', () => {
     expect(isWebRtcSdp(CHROME_OFFER)).toBe(true);
     expect(isWebRtcSdp('v=0\r\nm=audio 4000 RTP/AVP 0\r\n')).toBe(false);
-    const offer = readWebRtcOffer(CHROME_OFFER);
+    const offer = readWebRtcSdp(CHROME_OFFER);
     expect(offer.dtlsParameters.role).toBe('client');
     expect(offer.dtlsParameters.fingerprints[0]).toMatchObject({ algorithm: 'sha-256' });
     expect(offer.audio.codecs.map((c) => `${c.name}/${c.payloadType}`)).toEqual(['opus/111', 'G722/9', 'PCMU/0', 'PCMA/8']);
@@ -42,22 +42,22 @@ describe('WebRtcSdp', () => {
 
   it('refuses what is not a usable WebRTC offer, saying why (488)', () => {
     const without = (pattern: RegExp) => CHROME_OFFER.split('\r\n').filter((line) => !pattern.test(line)).join('\r\n');
-    expect(() => readWebRtcOffer(without(/^a=fingerprint/))).toThrow(/without DTLS fingerprint/);
-    expect(() => readWebRtcOffer(without(/^a=ice-(ufrag|pwd)/))).toThrow(/ICE credentials/);
-    expect(() => readWebRtcOffer(without(/^a=rtcp-mux/))).toThrow(/rtcp-mux/);
-    expect(() => readWebRtcOffer('m=audio')).toThrow(UnsupportedError);
-    expect(() => readWebRtcOffer(CHROME_OFFER.replace('UDP/TLS/RTP/SAVPF 111', 'RTP/AVP 111'))).toThrow(/not WebRTC/);
+    expect(() => readWebRtcSdp(without(/^a=fingerprint/))).toThrow(/without DTLS fingerprint/);
+    expect(() => readWebRtcSdp(without(/^a=ice-(ufrag|pwd)/))).toThrow(/ICE credentials/);
+    expect(() => readWebRtcSdp(without(/^a=rtcp-mux/))).toThrow(/rtcp-mux/);
+    expect(() => readWebRtcSdp('m=audio')).toThrow(UnsupportedError);
+    expect(() => readWebRtcSdp(CHROME_OFFER.replace('UDP/TLS/RTP/SAVPF 111', 'RTP/AVP 111'))).toThrow(/not WebRTC/);
   });
 
   it('answers ICE-lite as the DTLS server with one BUNDLE group, the chosen codec and port 0 for video', () => {
-    const offer = readWebRtcOffer(CHROME_OFFER);
+    const offer = readWebRtcSdp(CHROME_OFFER);
     const codec = offer.audio.codecs.find((c) => c.name === 'PCMU')!;
     const answer = parse(buildWebRtcAnswer({
       offer, codec,
       iceParameters: { usernameFragment: 'ms-ufrag', password: 'ms-password', iceLite: true },
       iceCandidates: [
-        { foundation: 'udpcandidate', priority: 1076302079, address: '192.0.2.5', protocol: 'udp', port: 40001, type: 'host' },
-        { foundation: 'tcpcandidate', priority: 1076276479, address: '192.0.2.5', protocol: 'tcp', port: 40002, type: 'host', tcpType: 'passive' },
+        { foundation: 'udpcandidate', priority: 1076302079, ip: '192.0.2.5', address: '192.0.2.5', protocol: 'udp', port: 40001, type: 'host' },
+        { foundation: 'tcpcandidate', priority: 1076276479, ip: '192.0.2.5', address: '192.0.2.5', protocol: 'tcp', port: 40002, type: 'host', tcpType: 'passive' },
       ],
       dtlsParameters: { role: 'auto', fingerprints: [{ algorithm: 'sha-256', value: '01:02:03' }] },
       sending: { ssrc: 2222, cname: 'conflux' }, sessionId: '7', version: 1,
