@@ -7,7 +7,8 @@ import { parseBody } from './parseBody.js';
 
 const DialOutBody = z.strictObject({
   room: RoomName,
-  trunkId: z.string().min(1).max(64),
+  /** Absent: `to` is a user of this server (sip:<user>@<domain>), called on its registration. */
+  trunkId: z.string().min(1).max(64).optional(),
   /** A phone number (digits, optional +) or a sip:/sips: URI. */
   to: z.string().trim().min(1).max(256),
   displayName: z.string().trim().min(1).max(128).optional(),

@@ -381,6 +381,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   async dialOut(request: DialOutRequest): Promise<DialOutResult> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    if (request.trunkId === undefined) return this.#dialUser(request);
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
     const target = this.#dialTarget(request.to, trunk);
@@ -388,6 +389,31 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       room: request.room, target, from: `sip:${trunk.fromNumber}@${trunk.host}`, trunkId: trunk.id,
       codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption,
       ...(trunk.auth ? { credentials: trunk.auth } : {}),
+      ...(request.displayName ? { displayName: request.displayName } : {}),
+      ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
+    });
+  }
+
+  /** Dial-out to a user of our registrar: its newest plain-RTP binding, over the flow it registered from. */
+  async #dialUser(request: DialOutRequest): Promise<DialOutResult> {
+    const registrar = this.#options.ua.registrar;
+    let uri: SipUri | undefined;
+    try {
+      uri = SipUri.parse(request.to.trim());
+    } catch {
+      uri = undefined;
+    }
+    if (!registrar || !uri?.user || !/^sips?$/.test(uri.scheme) || !registrar.isLocalDomain(uri.host)) {
+      throw new BadRequestError(`to: without trunkId, a user of this server (sip:<user>@${registrar?.domain ?? 'domain'})`);
+    }
+    if (!registrar.hasUser(uri.user)) throw new NotFoundError(`no user ${uri.user} here`);
+    const bindings = registrar.lookup(uri.user).sort((a, b) => b.expiresAt - a.expiresAt);
+    if (bindings.length === 0) throw new ConfluxError(`${uri.user} is not registered`, 409, 480);
+    const binding = bindings.find((b) => b.source.transport !== 'ws' && b.source.transport !== 'wss');
+    if (!binding) throw new UnsupportedError(`${uri.user} is registered from a WebRTC client only: dial-out into a room reaches phones`);
+    return this.#placeCall({
+      room: request.room, target: binding.contact.uri, destination: binding.source, from: `sip:${this.#options.ua.userName}@${registrar.domain}`,
+      trunkId: null, codecs: ['PCMU', 'PCMA', 'G722', 'opus'], mediaEncryption: 'none',
       ...(request.displayName ? { displayName: request.displayName } : {}),
       ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
     });

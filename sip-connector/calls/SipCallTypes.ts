@@ -39,7 +39,8 @@ export type SipCallManagerEvents = {
 
 export interface DialOutRequest {
   room: string;
-  trunkId: string;
+  /** Absent: `to` names a user of this server's registrar, called where it registered from. */
+  trunkId?: string | undefined;
   /** A number (sent to the trunk's host) or a full sip:/sips: URI. */
   to: string;
   displayName?: string;

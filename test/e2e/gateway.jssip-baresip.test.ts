@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { BaresipPhone, toneLevels } from '../support/baresip.js';
 import { ownUdpSockets } from '../support/processSockets.js';
-import { eventually } from '../support/sipCalls.js';
+import { eventually, participants, rest } from '../support/sipCalls.js';
+import type { DialOutResult } from '../../sip-connector/calls/SipCallTypes.js';
 import { browserToneFile } from '../support/sipE2e.js';
 import { SipWebPhone } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
@@ -102,6 +103,21 @@ describe('SIP-WebRTC gateway: JsSIP in Chromium (WebSocket, DTLS-SRTP) calls bar
     expect(levels.tones[BROWSER_HZ]).toBeGreaterThan(0.05);
     await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the gateway call to end');
     expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+  });
+
+  it('REST dial-out to a registered user reaches it where it registered from, without DNS or a trunk', async () => {
+    const { status, body } = await rest<DialOutResult>(server, 'POST', '/api/v1/sip/calls', { room: 'dial-user', to: `sip:1001@${DOMAIN}` });
+    expect(status, JSON.stringify(body)).toBe(201);
+    expect(body).toMatchObject({ outcome: 'answered', call: { trunkId: null, state: 'active', room: 'dial-user' } });
+    await phone.waitForEvent('CALL_ESTABLISHED');
+    expect((await participants(server, 'dial-user')).map((p) => p.kind)).toEqual(['sip']);
+    expect((await rest(server, 'DELETE', `/api/v1/sip/calls/${body.call.id}`)).status).toBe(204);
+    await phone.waitForEvent('CALL_CLOSED');
+    expect((await rest(server, 'POST', '/api/v1/sip/calls', { room: 'dial-user', to: `sip:nobody@${DOMAIN}` })).status).toBe(404);
+    expect((await rest(server, 'POST', '/api/v1/sip/calls', { room: 'dial-user', to: `sip:bob@${DOMAIN}` })).status).toBe(409);
+    // alice is registered from the browser only: a room's phone leg cannot reach a WebRTC client.
+    expect((await rest(server, 'POST', '/api/v1/sip/calls', { room: 'dial-user', to: `sip:alice@${DOMAIN}` })).status).toBe(422);
+    expect((await rest(server, 'POST', '/api/v1/sip/calls', { room: 'dial-user', to: 'sip:1001@elsewhere.example' })).status).toBe(400);
   });
 
   it('refuses a call to an unknown user with 404 and to a user who is not registered with 480', async () => {
