@@ -10,58 +10,33 @@ export interface HeardAudio {
   dominantHz: number;
 }
 
-let bundle: Promise<string> | undefined;
+/** The SIP-over-WebSocket libraries a page can run. */
+export type SipLibrary = 'jssip' | 'sip.js';
 
-/** JsSIP bundled for the page with esbuild, as an application would ship it. */
-function jssipBundle(): Promise<string> {
-  bundle ??= build({
-    stdin: { contents: "import JsSIP from 'jssip'; window.JsSIP = JsSIP;", resolveDir: process.cwd(), loader: 'js' },
-    bundle: true, format: 'iife', platform: 'browser', target: 'es2020', write: false, logLevel: 'silent',
-  }).then((result) => result.outputFiles[0]!.text);
+const ENTRIES: Record<SipLibrary, string> = {
+  'jssip': "import JsSIP from 'jssip'; window.JsSIP = JsSIP;",
+  'sip.js': "import * as SIP from 'sip.js'; window.SIP = SIP;",
+};
+const bundles = new Map<SipLibrary, Promise<string>>();
+
+/** The library bundled for the page with esbuild, as an application would ship it. */
+function libraryBundle(library: SipLibrary): Promise<string> {
+  let bundle = bundles.get(library);
+  if (!bundle) {
+    bundle = build({
+      stdin: { contents: ENTRIES[library], resolveDir: process.cwd(), loader: 'js' },
+      bundle: true, format: 'iife', platform: 'browser', target: 'es2020', write: false, logLevel: 'silent',
+    }).then((result) => result.outputFiles[0]!.text);
+    bundles.set(library, bundle);
+  }
   return bundle;
 }
 
-// Runs in the page: one JsSIP UA and at most one call, read and driven through window.webphone.
-const PAGE_SCRIPT = `
-window.webphone = {
-  ua: null, session: null, events: [], incoming: null, autoAnswer: false,
-  media: { mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false }, pcConfig: { iceServers: [] } },
-  register(wsUrl, uri, password) {
-    JsSIP.debug.disable();
-    const socket = new JsSIP.WebSocketInterface(wsUrl);
-    this.ua = new JsSIP.UA({ sockets: [socket], uri, password, register: true, register_expires: 300, session_timers: false });
-    return new Promise((resolve) => {
-      this.ua.on('registered', () => resolve('registered'));
-      this.ua.on('registrationFailed', (e) => resolve('failed: ' + e.cause));
-      this.ua.on('newRTCSession', (e) => {
-        if (e.originator !== 'remote') return;
-        this.incoming = e.session;
-        this.events = [];
-        this.track(e.session);
-        this.events.push('incoming:' + e.request.from.uri.user);
-        if (this.autoAnswer) e.session.answer(this.media);
-      });
-      this.ua.start();
-    });
-  },
-  track(session) {
-    this.session = session;
-    for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed', 'hold', 'unhold']) {
-      session.on(name, (e) => this.events.push(name + (e && e.cause ? ':' + e.cause : '') + (e && e.response ? ':' + e.response.status_code : '')));
-    }
-  },
-  call(target) {
-    this.events = [];
-    const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
-    this.track(session);
-    return new Promise((resolve) => {
-      session.on('confirmed', () => resolve('confirmed'));
-      session.on('failed', (e) => resolve('failed:' + e.cause + (e.message && e.message.status_code ? ':' + e.message.status_code : '')));
-    });
-  },
-  hangup() { if (this.session) this.session.terminate(); },
-  async measure(durationMs) {
-    const receiver = this.session.connection.getReceivers().find((r) => r.track && r.track.kind === 'audio');
+// Runs in the page: what both libraries' pages share (listening to the call, its stats).
+const COMMON_SCRIPT = `
+window.webphoneCommon = {
+  async measure(pc, durationMs) {
+    const receiver = pc.getReceivers().find((r) => r.track && r.track.kind === 'audio');
     const context = new AudioContext();
     await context.resume();
     const sink = new Audio();
@@ -93,17 +68,117 @@ window.webphone = {
     for (let bin = 2; bin < energy.length; bin++) if (energy[bin] > energy[peak]) peak = bin;
     return { rms: frames ? rmsSum / frames : 0, dominantHz: peak * binHz };
   },
-  async stats() {
-    const report = await this.session.connection.getStats();
+  async stats(pc) {
+    const report = await pc.getStats();
     const out = {};
     report.forEach((s) => { if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') out[s.type] = s.packetsReceived ?? s.packetsSent; });
     return out;
   },
+  audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
 };
 `;
 
+// One JsSIP UA and at most one call, driven through window.webphone.
+const JSSIP_SCRIPT = `
+window.webphone = {
+  ua: null, session: null, events: [], autoAnswer: false,
+  media: { mediaConstraints: { audio: webphoneCommon.audio, video: false }, pcConfig: { iceServers: [] } },
+  register(wsUrl, uri, password) {
+    JsSIP.debug.disable();
+    const socket = new JsSIP.WebSocketInterface(wsUrl);
+    this.ua = new JsSIP.UA({ sockets: [socket], uri, password, register: true, register_expires: 300, session_timers: false });
+    return new Promise((resolve) => {
+      this.ua.on('registered', () => resolve('registered'));
+      this.ua.on('registrationFailed', (e) => resolve('failed: ' + e.cause));
+      this.ua.on('newRTCSession', (e) => {
+        if (e.originator !== 'remote') return;
+        this.events = [];
+        this.track(e.session);
+        this.events.push('incoming:' + e.request.from.uri.user);
+        if (this.autoAnswer) e.session.answer(this.media);
+      });
+      this.ua.start();
+    });
+  },
+  track(session) {
+    this.session = session;
+    for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed']) {
+      session.on(name, (e) => this.events.push(name + (e && e.response ? ':' + e.response.status_code : '')));
+    }
+  },
+  call(target) {
+    this.events = [];
+    const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
+    this.track(session);
+    return new Promise((resolve) => {
+      session.on('confirmed', () => resolve('confirmed'));
+      session.on('failed', (e) => resolve('failed:' + e.cause + (e.message && e.message.status_code ? ':' + e.message.status_code : '')));
+    });
+  },
+  hangup() { if (this.session) this.session.terminate(); },
+  pc() { return this.session.connection; },
+};
+`;
+
+// One SIP.js UserAgent (its core API: Registerer, Inviter, Invitation) and at most one call, driven the same way.
+const SIPJS_SCRIPT = `
+window.webphone = {
+  ua: null, session: null, events: [], autoAnswer: false,
+  options: { sessionDescriptionHandlerOptions: { constraints: { audio: webphoneCommon.audio, video: false } } },
+  async register(wsUrl, uri, password) {
+    const target = SIP.UserAgent.makeURI(uri);
+    this.ua = new SIP.UserAgent({
+      uri: target, authorizationUsername: target.user, authorizationPassword: password, logLevel: 'error',
+      transportOptions: { server: wsUrl }, sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [] } },
+      delegate: {
+        onInvite: (invitation) => {
+          this.events = [];
+          this.track(invitation);
+          this.events.push('incoming:' + invitation.remoteIdentity.uri.user);
+          if (this.autoAnswer) invitation.accept(this.options);
+        },
+      },
+    });
+    await this.ua.start();
+    const registerer = new SIP.Registerer(this.ua, { expires: 300 });
+    return new Promise((resolve) => {
+      registerer.stateChange.addListener((state) => { if (state === SIP.RegistererState.Registered) resolve('registered'); });
+      registerer.register({ requestDelegate: { onReject: (response) => resolve('failed: ' + response.message.statusCode) } });
+    });
+  },
+  track(session) {
+    this.session = session;
+    session.stateChange.addListener((state) => {
+      if (state === SIP.SessionState.Established) this.events.push('confirmed');
+      if (state === SIP.SessionState.Terminated) this.events.push('ended');
+    });
+  },
+  call(target) {
+    this.events = [];
+    const inviter = new SIP.Inviter(this.ua, SIP.UserAgent.makeURI(target), this.options);
+    this.track(inviter);
+    return new Promise((resolve) => {
+      inviter.stateChange.addListener((state) => { if (state === SIP.SessionState.Established) resolve('confirmed'); });
+      inviter.invite({ requestDelegate: {
+        onProgress: (response) => this.events.push('progress:' + response.message.statusCode),
+        onAccept: (response) => this.events.push('accepted:' + response.message.statusCode),
+        onReject: (response) => resolve('failed:' + response.message.reasonPhrase + ':' + response.message.statusCode),
+      } }).catch((error) => resolve('failed:' + error.message));
+    });
+  },
+  hangup() {
+    if (!this.session) return;
+    if (this.session.state === SIP.SessionState.Established) this.session.bye();
+    else if (this.session.cancel) this.session.cancel();
+  },
+  pc() { return this.session.sessionDescriptionHandler.peerConnection; },
+};
+`;
+
+const PAGE_SCRIPTS: Record<SipLibrary, string> = { 'jssip': JSSIP_SCRIPT, 'sip.js': SIPJS_SCRIPT };
+
 /**
- * A browser SIP phone: JsSIP (npm, bundled with esbuild) in headless Chromium whose fake microphone plays a
+ * A browser SIP phone: JsSIP or SIP.js (npm, bundled with esbuild) in headless Chromium whose fake microphone plays a
  * tone, on a page served from 127.0.0.1 (a secure context), registering over WebSocket and calling.
  */
 export class SipWebPhone {
@@ -113,18 +188,19 @@ export class SipWebPhone {
     page.on('pageerror', (error) => this.consoleErrors.push(error.message));
   }
 
-  static async launch(toneFile: string): Promise<SipWebPhone> {
-    const script = await jssipBundle();
+  static async launch(toneFile: string, library: SipLibrary = 'jssip'): Promise<SipWebPhone> {
+    const script = await libraryBundle(library);
+    const page = `<!doctype html><script src="/library.js"></script><script>${COMMON_SCRIPT}${PAGE_SCRIPTS[library]}</script>`;
     const server = http.createServer((request, response) => {
-      if (request.url === '/jssip.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-      else response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><script src="/jssip.js"></script><script>${PAGE_SCRIPT}</script>`);
+      if (request.url === '/library.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+      else response.writeHead(200, { 'content-type': 'text/html' }).end(page);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const browser = await launchBrowser({ fakeAudioFile: toneFile });
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => 'webphone' in window && 'JsSIP' in window);
-    return new SipWebPhone(browser, page, server);
+    const tab = await browser.newPage();
+    await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await tab.waitForFunction(() => 'webphone' in window);
+    return new SipWebPhone(browser, tab, server);
   }
 
   register(wsUrl: string, uri: string, password: string): Promise<string> {
@@ -144,14 +220,9 @@ export class SipWebPhone {
 
   /** Packets received and sent on the call, from the peer connection's stats. */
   stats(): Promise<Record<string, number>> {
-    return this.page.evaluate(() => (window as never as { webphone: { stats: () => Promise<Record<string, number>> } }).webphone.stats());
-  }
-
-  /** The call's local and remote SDP. */
-  descriptions(): Promise<{ local: string; remote: string }> {
     return this.page.evaluate(() => {
-      const pc = (window as never as { webphone: { session: { connection: RTCPeerConnection } } }).webphone.session.connection;
-      return { local: pc.localDescription?.sdp ?? '', remote: pc.remoteDescription?.sdp ?? '' };
+      const w = window as never as { webphone: { pc: () => RTCPeerConnection }; webphoneCommon: { stats: (pc: RTCPeerConnection) => Promise<Record<string, number>> } };
+      return w.webphoneCommon.stats(w.webphone.pc());
     });
   }
 
@@ -166,7 +237,10 @@ export class SipWebPhone {
 
   /** What the page hears on the call for `durationMs`, through an AnalyserNode. */
   measure(durationMs = 2000): Promise<HeardAudio> {
-    return this.page.evaluate((ms) => (window as never as { webphone: { measure: (d: number) => Promise<HeardAudio> } }).webphone.measure(ms), durationMs);
+    return this.page.evaluate((ms) => {
+      const w = window as never as { webphone: { pc: () => RTCPeerConnection }; webphoneCommon: { measure: (pc: RTCPeerConnection, d: number) => Promise<HeardAudio> } };
+      return w.webphoneCommon.measure(w.webphone.pc(), ms);
+    }, durationMs);
   }
 
   async close(): Promise<void> {
