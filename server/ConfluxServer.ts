@@ -158,6 +158,10 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
       windowMs: sip.authGuard.windowSeconds * 1000, blockMs: sip.authGuard.blockSeconds * 1000,
     },
     ...(sip.rateLimit ? { rateLimit: sip.rateLimit } : {}),
+    connectionLimits: {
+      ...(sip.connections.max !== null ? { maxConnections: sip.connections.max } : {}),
+      maxConnectionsPerSource: sip.connections.perSource, silentTimeoutMs: sip.connections.silentSeconds * 1000,
+    },
   }, createLogger('sip'));
   logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
   const calls = new SipCallManager({

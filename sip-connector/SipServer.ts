@@ -11,7 +11,7 @@ import { TlsTransport } from './sip/TlsTransport.js';
 import { TransactionLayer } from './sip/TransactionLayer.js';
 import type { SipTimers } from './sip/TransactionTypes.js';
 import { TransportLayer } from './sip/TransportLayer.js';
-import type { TransportKind } from './sip/TransportTypes.js';
+import type { StreamTransportOptions, TransportKind } from './sip/TransportTypes.js';
 import { UdpTransport } from './sip/UdpTransport.js';
 import type { RateLimit } from './sip/SourceRateLimiter.js';
 import { UserAgent } from './sip/UserAgent.js';
@@ -48,6 +48,8 @@ export interface SipServerOptions {
   userName?: string;
   /** Per-source-address message rate; messages over it are dropped unparsed (flood protection). */
   rateLimit?: RateLimit;
+  /** Caps of the TCP, TLS and WebSocket listeners (total, per source, silent connections). */
+  connectionLimits?: Pick<StreamTransportOptions, 'maxConnections' | 'maxConnectionsPerSource' | 'silentTimeoutMs'>;
 }
 
 /** Bound ports of the enabled transports. */
@@ -73,7 +75,10 @@ export class SipServer {
     const host = options.host ?? '0.0.0.0';
     const advertised = options.advertisedHost ?? advertisedAddress(host);
     const transport = new TransportLayer(log, advertised, {}, options.rateLimit);
-    const streamOpts = options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {};
+    const streamOpts: StreamTransportOptions = {
+      ...(options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {}),
+      ...options.connectionLimits,
+    };
     const authGuard = new AuthFailureGuard(options.authGuard);
     authGuard.on('blocked', (block) => log.warn({ ...block }, 'authentication blocked after repeated failures'));
     const registrar = new Registrar({

@@ -82,6 +82,15 @@ export const ConfigSchema = z.object({
      */
     rateLimit: z.object({ perSecond: z.number().int().min(1), burst: z.number().int().min(1) })
       .nullable().default({ perSecond: 3000, burst: 6000 }),
+    /**
+     * TCP, TLS and WebSocket connections: at most `max` open (null: a quarter of the descriptor limit), at
+     * most `perSource` from one address, and one silent for `silentSeconds` after opening is closed.
+     */
+    connections: z.object({
+      max: z.number().int().min(1).nullable().default(null),
+      perSource: z.number().int().min(1).default(64),
+      silentSeconds: z.number().int().min(1).max(300).default(10),
+    }).prefault({}),
     /** Calls in progress at most; more INVITEs are answered 503. */
     maxCalls: z.number().int().min(1).max(100_000).default(1000),
     /** A phone that sends no RTP for this long is hung up on. */

@@ -81,6 +81,13 @@ export class Metrics {
       },
     });
     new Counter({
+      name: 'conflux_sip_scanner_requests_total', help: 'SIP requests from known scanners, dropped unanswered', registers,
+      collect() {
+        this.reset();
+        this.inc(server.transport.scannersDropped);
+      },
+    });
+    new Counter({
       name: 'conflux_sip_auth_blocks_total', help: 'Sources or users blocked after repeated wrong digest answers', registers,
       collect() {
         this.reset();

@@ -143,7 +143,8 @@ export class IncomingCall extends Call {
     for (const [name, value] of Object.entries(headers)) {
       for (const item of Array.isArray(value) ? value : [value]) res.add(name, item);
     }
-    this.ua.respond(this.tx, res);
+    // Refused before any ringing (unknown caller, challenge, no route): answered once, never retransmitted.
+    this.ua.respond(this.tx, res, this.state !== 'calling');
     this.log.info({ status }, 'call rejected');
     this.end('rejected');
   }

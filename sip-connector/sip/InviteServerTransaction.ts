@@ -20,8 +20,13 @@ export class InviteServerTransaction extends Transaction<ServerTransactionEvents
     });
   }
 
-  /** Sends a response from the TU and moves the state machine accordingly. */
-  respond(res: SipResponse): void {
+  /**
+   * Sends a response from the TU and moves the state machine accordingly. With `retransmit` false, a final
+   * error is sent without Timer G (the way a stateless proxy refuses: a retransmitted INVITE is answered
+   * again, nothing is sent unasked) and the transaction lingers only T4 to absorb the ACK: refusing an
+   * attacker's INVITE costs one datagram, not eleven over 32 s.
+   */
+  respond(res: SipResponse, retransmit = true): void {
     const s = res.status;
     this.stopTimer('trying');
     if (this.state === 'proceeding') {
@@ -34,6 +39,10 @@ export class InviteServerTransaction extends Transaction<ServerTransactionEvents
         return;
       }
       this.state = 'completed';
+      if (!retransmit) {
+        this.startTimer('H', this.timers.t4Ms, () => this.terminate());
+        return;
+      }
       if (!this.channel.reliable) this.retransmitG(this.timers.t1Ms);
       this.startTimer('H', 64 * this.timers.t1Ms, () => {
         this.safeEmit('timeout');

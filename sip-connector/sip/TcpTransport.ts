@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { SipStreamFramer } from './SipStreamFramer.js';
 import { listenOn, SipTransport } from './SipTransport.js';
-import { FlowTable } from './FlowTable.js';
+import { FlowTable, type Flow } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { housekeepingIntervalMs, streamTransportDefaults } from './TransportTypes.js';
 import type { Destination, StreamTransportOptions, TransportKind } from './TransportTypes.js';
@@ -10,10 +10,8 @@ import { randomToken } from './SipRandom.js';
 const PING = Buffer.from('\r\n\r\n');
 const PONG = Buffer.from('\r\n');
 
-interface Connection {
-  id: string;
+interface Connection extends Flow {
   socket: net.Socket;
-  key: string;
   framer: SipStreamFramer;
   lastActivity: number;
   outbound: boolean;
@@ -25,13 +23,19 @@ export class TcpTransport extends SipTransport {
   readonly kind: TransportKind = 'tcp';
   readonly reliable = true;
   protected server: net.Server | undefined;
-  private readonly connections = new FlowTable<Connection>();
+  private readonly connections: FlowTable<Connection>;
   private timer: NodeJS.Timeout | undefined;
   protected readonly opts: Required<StreamTransportOptions>;
 
   constructor(host: string, port: number, options: StreamTransportOptions = {}) {
     super(host, port);
     this.opts = streamTransportDefaults(options);
+    this.connections = new FlowTable(this.opts);
+  }
+
+  /** Inbound connections closed at once by the connection caps. */
+  get refusedConnections(): number {
+    return this.connections.refused;
   }
 
   get port(): number {
@@ -55,6 +59,11 @@ export class TcpTransport extends SipTransport {
 
   async listen(): Promise<void> {
     const server = this.createServer((socket) => {
+      // Over the total or the source's cap: closed before anything is read from it.
+      if (!this.connections.admit(normalizeAddress(socket.remoteAddress))) {
+        socket.destroy();
+        return;
+      }
       this.adopt(socket, false, Promise.resolve());
     });
     this.server = server;
@@ -65,9 +74,10 @@ export class TcpTransport extends SipTransport {
 
   private adopt(socket: net.Socket, outbound: boolean, ready: Promise<void>, dest?: Destination): Connection {
     const key = dest ? `${dest.address}:${dest.port}` : `${socket.remoteAddress}:${socket.remotePort}`;
+    const now = Date.now();
     const conn: Connection = {
-      id: `${this.kind}-${randomToken(6)}`, socket, key, outbound, ready,
-      framer: new SipStreamFramer(this.opts.maxMessageBytes), lastActivity: Date.now(),
+      id: `${this.kind}-${randomToken(6)}`, socket, key, outbound, ready, host: dest?.address ?? normalizeAddress(socket.remoteAddress),
+      inbound: !outbound, openedAt: now, heard: false, framer: new SipStreamFramer(this.opts.maxMessageBytes), lastActivity: now,
     };
     this.connections.add(conn);
     socket.setNoDelay(true);
@@ -75,6 +85,7 @@ export class TcpTransport extends SipTransport {
       conn.lastActivity = Date.now();
       for (const frame of conn.framer.push(chunk)) {
         if (frame.type === 'message') {
+          conn.heard = true;
           this.safeEmit('message', frame.data, {
             transport: this.kind, address: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0, flowId: conn.id,
           });
@@ -120,6 +131,7 @@ export class TcpTransport extends SipTransport {
 
   private housekeeping(): void {
     const now = Date.now();
+    for (const conn of this.connections.silent(now)) conn.socket.destroy();
     for (const conn of this.connections.values()) {
       if (now - conn.lastActivity > this.opts.idleTimeoutMs) conn.socket.destroy();
       else if (conn.outbound && this.opts.keepAliveIntervalMs > 0 && now - conn.lastActivity >= this.opts.keepAliveIntervalMs) {

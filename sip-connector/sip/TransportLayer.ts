@@ -7,6 +7,7 @@ import { SipRequest } from './SipRequest.js';
 import { SipResponse } from './SipResponse.js';
 import type { SipTransport } from './SipTransport.js';
 import { SipTransportError } from './SipTransportError.js';
+import { isScanner } from './ScannerFilter.js';
 import { SourceRateLimiter, type RateLimit } from './SourceRateLimiter.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { Destination, MessageSource, TransportKind } from './TransportTypes.js';
@@ -29,6 +30,8 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
   readonly parser: SipParser;
   /** Drops messages from a source over its rate, before any parsing; absent: no limit. */
   readonly rateLimiter: SourceRateLimiter | null;
+  /** Requests from known scanners, dropped unanswered. */
+  scannersDropped = 0;
 
   constructor(private readonly logger: SipLogger, readonly advertisedHost: string, limits: Partial<SipParserLimits> = {},
     rateLimit?: RateLimit) {
@@ -72,6 +75,10 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
     }
     const msg = result.message;
     if (msg instanceof SipRequest) {
+      if (isScanner(msg)) {
+        this.scannersDropped += 1;
+        return;
+      }
       try {
         this.stampVia(msg, undefined, source);
       } catch {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Transport protocols a SIP message can travel on. */
 export type TransportKind = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
@@ -35,6 +37,12 @@ export interface StreamTransportOptions {
   /** Give up connecting after this long (default 5000). */
   connectTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** Open connections at most, both ways (default a quarter of the process's descriptor limit, at most 10,000). */
+  maxConnections?: number;
+  /** Inbound connections one source address may hold (default 64). */
+  maxConnectionsPerSource?: number;
+  /** An inbound connection that has delivered no complete message by then is closed (default 10000). */
+  silentTimeoutMs?: number;
 }
 
 /** Stream transport options with their defaults filled in. */
@@ -44,7 +52,26 @@ export function streamTransportDefaults(options: StreamTransportOptions): Requir
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     maxMessageBytes: options.maxMessageBytes ?? 65535,
+    maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    maxConnectionsPerSource: options.maxConnectionsPerSource ?? 64,
+    silentTimeoutMs: options.silentTimeoutMs ?? 10_000,
   };
+}
+
+/**
+ * A quarter of the descriptors the process may open (at most 10,000): a connection flood then cannot take
+ * the descriptors HTTP, media sockets and files need.
+ */
+function defaultMaxConnections(): number {
+  let soft = 1024;
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (match) soft = match[1] === 'unlimited' ? 1_000_000 : Number(match[1]);
+  } catch {
+    // Not Linux: keep the conservative default.
+  }
+  return Math.max(64, Math.min(10_000, Math.floor(soft / 4)));
 }
 
 /** How often a stream transport checks its connections for keep-alive and idleness. */

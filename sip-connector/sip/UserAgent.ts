@@ -1,7 +1,7 @@
 import { Dialog } from './Dialog.js';
 import { DigestClient, parseChallenge } from './DigestAuth.js';
 import { IncomingCall } from './IncomingCall.js';
-import type { InviteServerTransaction } from './InviteServerTransaction.js';
+import { InviteServerTransaction } from './InviteServerTransaction.js';
 import type { SipLogger } from './Logger.js';
 import { NameAddr } from './NameAddr.js';
 import { OutgoingCall } from './OutgoingCall.js';
@@ -318,10 +318,14 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     res.set('Supported', SUPPORTED_EXTENSIONS.join(', '));
   }
 
-  /** Sends a response through its server transaction, adding the Server header. */
-  respond(tx: ServerTransaction, res: SipResponse): void {
+  /**
+   * Sends a response through its server transaction, adding the Server header; `retransmit` false sends
+   * an INVITE's final error once (see InviteServerTransaction.respond).
+   */
+  respond(tx: ServerTransaction, res: SipResponse, retransmit = true): void {
     if (!res.has('Server')) res.add('Server', this.productName);
-    tx.respond(res);
+    if (tx instanceof InviteServerTransaction) tx.respond(res, retransmit);
+    else tx.respond(res);
   }
 
   /** True when the transaction runs over a reliable transport. */

@@ -4,17 +4,15 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { listenOn, SipTransport } from './SipTransport.js';
-import { FlowTable } from './FlowTable.js';
+import { FlowTable, type Flow } from './FlowTable.js';
 import { SipTransportError } from './SipTransportError.js';
 import { normalizeAddress } from './TcpTransport.js';
 import { housekeepingIntervalMs, streamTransportDefaults } from './TransportTypes.js';
 import type { Destination, StreamTransportOptions, TlsFiles, TransportKind } from './TransportTypes.js';
 import { randomToken } from './SipRandom.js';
 
-interface WsConnection {
-  id: string;
+interface WsConnection extends Flow {
   ws: WebSocket;
-  key: string;
   address: string;
   port: number;
   lastActivity: number;
@@ -27,7 +25,7 @@ export class WsTransport extends SipTransport {
   readonly reliable = true;
   private httpServer: http.Server | https.Server | undefined;
   private wss: WebSocketServer | undefined;
-  private readonly connections = new FlowTable<WsConnection>();
+  private readonly connections: FlowTable<WsConnection>;
   private timer: NodeJS.Timeout | undefined;
   private readonly opts: Required<StreamTransportOptions>;
 
@@ -35,6 +33,12 @@ export class WsTransport extends SipTransport {
     super(host, port);
     this.kind = tls ? 'wss' : 'ws';
     this.opts = streamTransportDefaults(options);
+    this.connections = new FlowTable(this.opts);
+  }
+
+  /** Inbound connections closed at once by the connection caps. */
+  get refusedConnections(): number {
+    return this.connections.refused;
   }
 
   get port(): number {
@@ -61,21 +65,31 @@ export class WsTransport extends SipTransport {
         ws.close(1002, 'sip subprotocol required');
         return;
       }
-      this.adopt(ws, normalizeAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0, Promise.resolve());
+      const address = normalizeAddress(req.socket.remoteAddress);
+      if (!this.connections.admit(address)) {
+        ws.terminate();
+        return;
+      }
+      this.adopt(ws, address, req.socket.remotePort ?? 0, Promise.resolve(), true);
     });
     await listenOn(server, this.requestedPort, this.host);
     this.timer = setInterval(() => this.housekeeping(), housekeepingIntervalMs(this.opts));
     this.timer.unref();
   }
 
-  private adopt(ws: WebSocket, address: string, port: number, ready: Promise<void>, key = `${address}:${port}`): WsConnection {
-    const conn: WsConnection = { id: `${this.kind}-${randomToken(6)}`, ws, key, address, port, lastActivity: Date.now(), ready };
+  private adopt(ws: WebSocket, address: string, port: number, ready: Promise<void>, inbound: boolean): WsConnection {
+    const now = Date.now();
+    const conn: WsConnection = {
+      id: `${this.kind}-${randomToken(6)}`, ws, key: `${address}:${port}`, host: address, inbound, openedAt: now, heard: false,
+      address, port, lastActivity: now, ready,
+    };
     this.connections.add(conn);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       conn.lastActivity = Date.now();
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       // a bare CRLF keep-alive over WebSocket carries no message
       if (buf.toString('latin1').trim() === '') return;
+      conn.heard = true;
       this.safeEmit('message', buf, { transport: this.kind, address: conn.address, port: conn.port, flowId: conn.id });
     });
     ws.on('pong', () => { conn.lastActivity = Date.now(); });
@@ -103,7 +117,7 @@ export class WsTransport extends SipTransport {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
-      conn = this.adopt(ws, dest.address, dest.port, ready);
+      conn = this.adopt(ws, dest.address, dest.port, ready, false);
     }
     const c = conn;
     try {
@@ -120,6 +134,7 @@ export class WsTransport extends SipTransport {
 
   private housekeeping(): void {
     const now = Date.now();
+    for (const conn of this.connections.silent(now)) conn.ws.terminate();
     for (const conn of this.connections.values()) {
       if (now - conn.lastActivity > this.opts.idleTimeoutMs) conn.ws.terminate();
       else if (this.opts.keepAliveIntervalMs > 0 && now - conn.lastActivity >= this.opts.keepAliveIntervalMs

@@ -6,17 +6,17 @@ import { api, startTestServer } from '../../support/testServer.js';
 
 const HOST = '127.0.0.1';
 
-async function udpSocket(): Promise<{ socket: dgram.Socket; replies: string[] }> {
+async function udpSocket(address = HOST): Promise<{ socket: dgram.Socket; replies: string[] }> {
   const socket = dgram.createSocket('udp4');
   const replies: string[] = [];
   socket.on('message', (data) => replies.push(data.toString()));
-  await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
   return { socket, replies };
 }
 
-function request(method: string, port: number, tag: string, body = ''): string {
+function request(method: string, port: number, tag: string, body = '', extra: string[] = []): string {
   return [
-    `${method} sip:100@${HOST} SIP/2.0`, `Via: SIP/2.0/UDP ${HOST}:${port};branch=z9hG4bK-${tag};rport`, 'Max-Forwards: 70',
+    `${method} sip:100@${HOST} SIP/2.0`, `Via: SIP/2.0/UDP ${HOST}:${port};branch=z9hG4bK-${tag};rport`, 'Max-Forwards: 70', ...extra,
     `From: <sip:caller@${HOST}>;tag=${tag}`, `To: <sip:100@${HOST}>`, `Call-ID: ${tag}`, `CSeq: 1 ${method}`,
     `Contact: <sip:caller@${HOST}:${port}>`, ...(body ? ['Content-Type: application/sdp'] : []), `Content-Length: ${Buffer.byteLength(body)}`,
     '', body,
@@ -61,6 +61,19 @@ describe('SIP flood and capacity protection of the running server', () => {
     expect(neighbour.replies.some((reply) => reply.startsWith('SIP/2.0 200'))).toBe(true);
   });
 
+  it('refuses an INVITE from a source no trunk allows with one 403, not retransmitted, and answers its retransmission', async () => {
+    await sleep(1100);
+    const stranger = await udpSocket('127.0.0.2');
+    sockets.push(stranger.socket);
+    const invite = request('INVITE', stranger.socket.address().port, 'stranger-1', sdp(40994));
+    stranger.socket.send(invite, server.sip!.ports.udp!, HOST);
+    await sleep(2600);
+    // A stateful 403 would have been sent again at 0.5, 1 and 2 s.
+    expect(stranger.replies.filter((reply) => reply.startsWith('SIP/2.0 403'))).toHaveLength(1);
+    stranger.socket.send(invite, server.sip!.ports.udp!, HOST);
+    await expect.poll(() => stranger.replies.filter((reply) => reply.startsWith('SIP/2.0 403')).length, { timeout: 3000 }).toBe(2);
+  });
+
   it('answers INVITEs beyond the call limit with 503 and Retry-After', async () => {
     await sleep(1100); // the limiter refills after the flood test
     const first = await udpSocket();
@@ -83,5 +96,19 @@ describe('SIP flood and capacity protection of the running server', () => {
     expect(text).toMatch(/^conflux_mixer_rooms 1$/m);
     expect(text).toMatch(/^conflux_mixer_late_ticks_total\{room="capped"\} \d+$/m);
     expect(text).toMatch(/^conflux_mixer_utilization\{room="capped"\} [\d.e-]+$/m);
+  });
+
+  it('does not answer scanners at all', async () => {
+    const scanner = await udpSocket('127.0.0.2');
+    sockets.push(scanner.socket);
+    const before = server.sip!.transport.scannersDropped;
+    for (const agent of ['friendly-scanner', 'sipvicious 0.3.0', 'sipcli/v1.8']) {
+      scanner.socket.send(request('OPTIONS', scanner.socket.address().port, `scan-${agent.length}`, '', [`User-Agent: ${agent}`]), server.sip!.ports.udp!, HOST);
+    }
+    await sleep(500);
+    expect(scanner.replies).toEqual([]);
+    expect(server.sip!.transport.scannersDropped - before).toBe(3);
+    const text = await (await api(server, 'GET', '/metrics')).text();
+    expect(Number(/^conflux_sip_scanner_requests_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(3);
   });
 });
