@@ -14,7 +14,7 @@ import type { PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { SipCallInfo } from './SipCallTypes.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
-import type { WebRtcDescription } from './WebRtcSdp.js';
+import { readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
 /** Codecs a gateway call carries end to end without transcoding: static payload types both sides share. */
 export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722'];
@@ -91,8 +91,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     // The browser hangs up (CANCEL) while the contact rings, or after the answer (BYE).
     caller.once('failed', () => void this.end('cancelled'));
     caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
-    // Hold, resume and codec changes are not carried across yet: the current answer stands.
-    caller.offerHandler = () => caller.localSdp;
+    caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
     this.#room = room;
     this.#onContactEnded = (ended) => {
@@ -125,6 +124,31 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.state = 'active';
     this.info.codec = codec.name;
     this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
+  }
+
+  /**
+   * The browser re-offers (hold, resume): its direction is carried to the phone by a re-INVITE first
+   * (sendonly while the browser holds: the phone stops sending, still hears), then the browser is answered.
+   */
+  async #onBrowserReoffer(sdp: string): Promise<string | undefined> {
+    const leg = this.#leg;
+    const contactCallId = this.info.contactCallId;
+    if (!leg || this.info.state !== 'active' || !contactCallId) return this.#caller.localSdp;
+    let offer: WebRtcDescription;
+    try {
+      offer = readWebRtcSdp(sdp);
+    } catch {
+      return undefined;
+    }
+    try {
+      await this.#context.calls.reoffer(contactCallId, offer.audio.direction);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'the phone did not take the re-offer');
+      return undefined;
+    }
+    await leg.reoffered(offer);
+    this.#log.info({ direction: offer.audio.direction }, 'browser re-offer carried to the phone');
+    return leg.answer();
   }
 
   /** Takes a phone's call (plain RTP `sip.offer`) to a browser's `binding`, answering the phone once the browser answers. */

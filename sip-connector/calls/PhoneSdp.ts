@@ -252,6 +252,16 @@ export function buildAnswer(negotiated: NegotiatedAudio, local: LocalMedia, sess
     negotiated.localDirection, srtp ? [{ tag: srtp.tag, suite: srtp.suite, key: srtp.outboundKey }] : []);
 }
 
+/**
+ * A re-offer on an established call: its negotiated codec and keys, with `direction` as ours (a B2BUA
+ * carrying the other side's hold: `sendonly` while it holds, `sendrecv` on resume).
+ */
+export function buildReoffer(negotiated: NegotiatedAudio, local: LocalMedia, sessionId: string, version: number, direction: MediaDirection): string {
+  const { srtp } = negotiated;
+  return localSdp(local, sessionId, version, [negotiated.codec], negotiated.telephoneEvent, negotiated.ptime, direction,
+    srtp ? [{ tag: srtp.tag, suite: srtp.suite, key: srtp.outboundKey }] : []);
+}
+
 /** Negotiates and answers in one step. */
 export function answerOffer(offerSdp: string, preferred: readonly PhoneCodecName[], local: LocalMedia, sessionId: string, version = 1,
   encryption: MediaEncryption = 'none'): AnswerResult {

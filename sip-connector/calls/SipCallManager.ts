@@ -16,7 +16,8 @@ import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { CallDispatcher } from './CallDispatcher.js';
 import {
-  buildAnswer, createOffer, negotiateOffer, newOfferCrypto, readAnswer, type NegotiatedAudio, type PhoneCodecName,
+  buildAnswer, buildReoffer, createOffer, negotiateOffer, newOfferCrypto, readAnswer, type MediaDirection, type NegotiatedAudio,
+  type PhoneCodecName,
 } from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
@@ -562,6 +563,30 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.room.once('close', call.onRoomClose);
   }
 
+  /**
+   * Re-offers a call's media with `direction` as ours (re-INVITE), the codec kept, and applies the answer:
+   * how a gateway carries the other side's hold and resume to the phone. Resolves with our direction.
+   */
+  async reoffer(callId: string, direction: MediaDirection): Promise<MediaDirection> {
+    const call = this.#record(callId);
+    const negotiated = call.negotiated;
+    if (!negotiated || call.info.answeredAt === null) throw new InvalidStateError(`call ${callId} is not answered yet`);
+    call.sdp.version += 1;
+    const offer = buildReoffer(negotiated, { address: this.#options.mediaAnnouncedAddress, port: call.sdp.port }, call.sdp.sessionId,
+      call.sdp.version, direction);
+    const result = await call.sip.reinvite(offer);
+    if (result.status < 200 || result.status >= 300 || !result.sdp) {
+      throw new ConfluxError(`the phone answered the re-INVITE ${result.status}`, 502, result.status >= 400 ? result.status : 500);
+    }
+    const answered = readAnswer(result.sdp, [negotiated.codec.name], negotiated.srtp ? [{ tag: negotiated.srtp.tag, suite: negotiated.srtp.suite, key: negotiated.srtp.outboundKey }] : []);
+    // What we do is what we offered, narrowed by the answer (a recvonly answer to our sendrecv: we only send).
+    const local = narrowDirection(direction, answered.localDirection);
+    call.negotiated = { ...answered, localDirection: local, srtp: answered.srtp ?? negotiated.srtp };
+    call.info.onHold = local !== 'sendrecv';
+    await call.bridge.setDirection(call.legId, call.negotiated);
+    return local;
+  }
+
   /** A re-INVITE or UPDATE with SDP: same codec, new direction or address (hold, resume, moved phone). */
   #onReoffer(call: CallRecord, remoteSdp: string): string | undefined {
     if (!call.negotiated) return undefined;
@@ -708,6 +733,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   protected override onListenerError(event: string, error: unknown): void {
     this.#logger.error({ event, err: error }, 'call event listener threw');
   }
+}
+
+/** The direction both `a` and `b` allow (sendrecv ∩ sendonly = sendonly, sendonly ∩ recvonly = inactive). */
+function narrowDirection(a: MediaDirection, b: MediaDirection): MediaDirection {
+  const sends = (a === 'sendrecv' || a === 'sendonly') && (b === 'sendrecv' || b === 'sendonly');
+  const receives = (a === 'sendrecv' || a === 'recvonly') && (b === 'sendrecv' || b === 'recvonly');
+  return sends ? (receives ? 'sendrecv' : 'sendonly') : receives ? 'recvonly' : 'inactive';
 }
 
 function outcomeOf(status: number): DialOutcome {

@@ -24,7 +24,7 @@ export class WebRtcMediaLeg {
   /** The browser's offer, or its answer once it has given one. */
   #remote: WebRtcDescription | null;
   #consumer: types.Consumer | null = null;
-  readonly #version = 1;
+  #version = 1;
   /** We called the browser (and offered), rather than answered its offer. */
   readonly #weOffered: boolean;
   readonly #sessionId = String(Math.floor(Math.random() * 2 ** 31));
@@ -97,6 +97,17 @@ export class WebRtcMediaLeg {
       consumerRtpCapabilities(this.codec, byMid ? MID_EXTENSION_ID : undefined), byMid ? OFFER_MID : undefined);
     await consumer.resume();
     this.#consumer = consumer;
+  }
+
+  /**
+   * Takes a new offer from the browser on the same transport (hold, resume): what it says of receiving
+   * pauses or resumes what we send it. The answer is then `answer()`.
+   */
+  async reoffered(offer: WebRtcDescription): Promise<void> {
+    this.#remote = offer;
+    this.#version += 1;
+    const receives = offer.audio.direction === 'sendrecv' || offer.audio.direction === 'recvonly';
+    if (this.#consumer) await (receives ? this.#consumer.resume() : this.#consumer.pause());
   }
 
   /** Our SDP answer to the browser's offer. */

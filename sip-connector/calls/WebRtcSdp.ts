@@ -285,9 +285,9 @@ export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
         ...(codec.fmtp ? [{ payload: codec.payloadType, config: codec.fmtp }] : []),
         ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, config: '0-16' }] : []),
       ],
-      ...(input.sending && direction !== 'recvonly' && direction !== 'inactive' ? {
-        ssrcs: [{ id: input.sending.ssrc, attribute: 'cname', value: input.sending.cname }],
-      } : {}),
+      // Kept while we do not send (hold): a browser that sees our SSRC go from the answer drops its receive
+      // stream, and ignores our packets on the same SSRC after the resume.
+      ...(input.sending ? { ssrcs: [{ id: input.sending.ssrc, attribute: 'cname', value: input.sending.cname }] } : {}),
     } as SessionDescription['media'][number];
   });
   return write(session);

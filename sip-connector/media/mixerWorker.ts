@@ -6,6 +6,7 @@ import { AudioLevelStamp } from './AudioLevelStamp.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
 import { isNegotiatedRtp, RtpSourceLatch } from './RtpSourceLatch.js';
+import { RtpStreamContinuity } from './RtpStreamContinuity.js';
 import { SrtpContext } from './SrtpContext.js';
 import type {
   MixerForward, MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
@@ -22,7 +23,8 @@ const bindAddress = options.bindAddress ?? '127.0.0.1';
 const sockets = new Map<string, dgram.Socket>();
 /** The current spec of each source: a re-negotiation may change its codec on the same socket. */
 const specs = new Map<string, MixerSourceSpec>();
-const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number; levels: AudioLevelStamp | null }>();
+const relays = new Map<string, { socket: dgram.Socket; ip: string; port: number; ssrc: number; levels: AudioLevelStamp | null;
+  continuity: RtpStreamContinuity }>();
 const legRoutes = new Map<string, { ip: string; port: number; viaSource: string | null }>();
 /** Per source: packet count, last arrival, the latched address packets come from, and what was refused. */
 interface SourceTraffic {
@@ -167,6 +169,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     const relay = relays.get(id);
     if (relay && (msg[1]! & 0x7f) === current!.payloadType) {
       const copy = Buffer.from(msg);
+      relay.continuity.rewrite(copy, now);
       copy.writeUInt32BE(relay.ssrc >>> 0, 8);
       relay.socket.send(relay.levels ? relay.levels.stamp(copy) : copy, relay.port, relay.ip, onSendDone);
     }
@@ -187,7 +190,8 @@ async function setForward(sourceId: string, forward: MixerForward): Promise<void
   const codec = specs.get(sourceId)?.codec.toUpperCase();
   const levels = forward.audioLevelExtensionId && (codec === 'PCMU' || codec === 'PCMA')
     ? new AudioLevelStamp(codec, forward.audioLevelExtensionId) : null;
-  relays.set(sourceId, { socket, ip: forward.ip, port: forward.port, ssrc: forward.ssrc, levels });
+  const continuity = relays.get(sourceId)?.continuity ?? new RtpStreamContinuity(specs.get(sourceId)?.clockRate ?? 8000);
+  relays.set(sourceId, { socket, ip: forward.ip, port: forward.port, ssrc: forward.ssrc, levels, continuity });
 }
 
 /** Re-creates a source's decode pipeline for a new codec, keeping its socket, relay and traffic counters. */

@@ -17,8 +17,13 @@ export abstract class Call extends TypedEmitter<CallEvents> {
   dialog: Dialog | undefined;
   localSdp: string | undefined;
   remoteSdp: string | undefined;
-  /** Computes the answer to an in-dialog offer; by default the current local SDP is offered back. */
-  offerHandler: (remoteSdp: string) => string | undefined = () => this.localSdp;
+  /**
+   * Computes the answer to an in-dialog offer (undefined: 488); by default the current local SDP is
+   * offered back. It may take its time (a B2BUA asks the other leg first): the re-INVITE is answered then.
+   */
+  offerHandler: (remoteSdp: string) => string | undefined | Promise<string | undefined> = () => this.localSdp;
+  /** An in-dialog offer is being answered asynchronously: a second one meanwhile is glare. */
+  private answeringOffer = false;
   protected readonly log: SipLogger;
   private pendingReinvite = false;
   private incomingReinvite: { tx: InviteServerTransaction; res: SipResponse; timer?: NodeJS.Timeout } | undefined;
@@ -171,7 +176,10 @@ export abstract class Call extends TypedEmitter<CallEvents> {
         let answer: string | undefined;
         if (req.body.length > 0) {
           this.setRemoteSdp(req.bodyText);
-          answer = this.offerHandler(req.bodyText);
+          const handled = this.offerHandler(req.bodyText);
+          // An UPDATE is answered at once: an answer that needs the other leg first is refused for now.
+          if (handled instanceof Promise) handled.catch(() => undefined);
+          answer = handled instanceof Promise ? undefined : handled;
           if (answer === undefined) {
             respond(488);
             return;
@@ -243,22 +251,41 @@ export abstract class Call extends TypedEmitter<CallEvents> {
       this.ua.respond(tx, SipResponse.forRequest(req, 491));
       return;
     }
-    if (this.incomingReinvite) {
+    if (this.incomingReinvite || this.answeringOffer) {
       const res = SipResponse.forRequest(req, 500);
       res.set('Retry-After', Math.floor(Math.random() * 10));
       this.ua.respond(tx, res);
       return;
     }
-    let answer = this.localSdp;
-    if (req.body.length > 0) {
-      this.setRemoteSdp(req.bodyText);
-      answer = this.offerHandler(req.bodyText);
-      if (answer === undefined) {
-        this.ua.respond(tx, SipResponse.forRequest(req, 488));
-        return;
-      }
-      this.localSdp = answer;
+    if (req.body.length === 0) {
+      this.answerReinvite(req, tx, dialog, this.localSdp);
+      return;
     }
+    this.setRemoteSdp(req.bodyText);
+    let answer: string | undefined | Promise<string | undefined>;
+    try {
+      answer = this.offerHandler(req.bodyText);
+    } catch {
+      answer = undefined;
+    }
+    if (!(answer instanceof Promise)) {
+      this.answerReinvite(req, tx, dialog, answer, true);
+      return;
+    }
+    this.answeringOffer = true;
+    answer.then((sdp) => sdp, () => undefined).then((sdp) => {
+      this.answeringOffer = false;
+      if (this.state !== 'ended') this.answerReinvite(req, tx, dialog, sdp, true);
+    });
+  }
+
+  /** Answers a re-INVITE with `answer` (488 when an offer got none) and retransmits the 2xx until the ACK. */
+  private answerReinvite(req: SipRequest, tx: InviteServerTransaction, dialog: Dialog, answer: string | undefined, hadOffer = false): void {
+    if (hadOffer && answer === undefined) {
+      this.ua.respond(tx, SipResponse.forRequest(req, 488));
+      return;
+    }
+    if (hadOffer) this.localSdp = answer;
     const res = SipResponse.forRequest(req, 200);
     res.add('Contact', this.ua.contactFor(dialog));
     this.ua.answerSessionTimer(req, res);

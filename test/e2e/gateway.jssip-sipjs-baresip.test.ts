@@ -66,6 +66,27 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(heard.rms).toBeGreaterThan(0.02);
     expect(Math.abs(heard.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
 
+    // Hold from the browser (re-INVITE, sendonly) reaches the phone: it stops sending, the browser hears nothing.
+    expect(await web.hold(true)).toBe('held');
+    // JsSIP reports the hold before the re-INVITE is answered: the phone's leg is held once it is.
+    await eventually(() => server.sipCalls!.get(call!.contactCallId!).onHold, (onHold) => onHold, 5000, 'the phone\'s leg on hold');
+    // What was already on its way (and in the browser's jitter buffer) drains first.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const held = await web.measure(1500);
+    console.log('browser heard while holding', held);
+    expect(held.rms).toBeLessThan(0.005);
+    const phoneSource = async () => (await (await server.sipCalls!.audioBridge(call!.room))!.mixer.sourceActivity())
+      .find((source) => source.sourceId === server.sipCalls!.get(call!.contactCallId!).id || source.sourceId.startsWith('out-'))!;
+    const packetsWhileHeld = (await phoneSource()).packets;
+    expect(await web.hold(false)).toBe('resumed');
+    await eventually(() => server.sipCalls!.get(call!.contactCallId!).onHold, (onHold) => !onHold, 5000, 'the phone\'s leg resumed');
+    // The phone sends again once it has the sendrecv re-INVITE (baresip restarts its source: allow it a few seconds).
+    await eventually(phoneSource, (source) => source.packets > packetsWhileHeld + 25, 8000, 'the phone to send again');
+    const resumed = await web.measure(2000);
+    console.log('browser heard after resuming', resumed);
+    expect(resumed.rms).toBeGreaterThan(0.02);
+    expect(Math.abs(resumed.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await web.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);

@@ -116,6 +116,13 @@ window.webphone = {
     });
   },
   hangup() { if (this.session) this.session.terminate(); },
+  hold(on) {
+    return new Promise((resolve) => {
+      this.session.once(on ? 'hold' : 'unhold', () => resolve(on ? 'held' : 'resumed'));
+      if (!(on ? this.session.hold() : this.session.unhold())) resolve('refused');
+      setTimeout(() => resolve('timeout'), 5000);
+    });
+  },
   pc() { return this.session.connection; },
 };
 `;
@@ -171,6 +178,15 @@ window.webphone = {
     if (this.session.state === SIP.SessionState.Established) this.session.bye();
     else if (this.session.cancel) this.session.cancel();
   },
+  hold(on) {
+    this.session.sessionDescriptionHandlerOptionsReInvite = { hold: on };
+    return new Promise((resolve) => {
+      this.session.invite({ requestDelegate: {
+        onAccept: () => resolve(on ? 'held' : 'resumed'),
+        onReject: (response) => resolve('refused:' + response.message.statusCode),
+      } }).catch((error) => resolve('failed:' + error.message));
+    });
+  },
   pc() { return this.session.sessionDescriptionHandler.peerConnection; },
 };
 `;
@@ -224,6 +240,11 @@ export class SipWebPhone {
       const w = window as never as { webphone: { pc: () => RTCPeerConnection }; webphoneCommon: { stats: (pc: RTCPeerConnection) => Promise<Record<string, number>> } };
       return w.webphoneCommon.stats(w.webphone.pc());
     });
+  }
+
+  /** Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered. */
+  hold(on: boolean): Promise<string> {
+    return this.page.evaluate((flag) => (window as never as { webphone: { hold: (f: boolean) => Promise<string> } }).webphone.hold(flag), on);
   }
 
   /** Answers every call that comes in from now on. */
