@@ -67,6 +67,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #onContactEnded: ((call: SipCallInfo) => void) | null = null;
   /** The INVITE to the browser, when a phone calls one. */
   #browserCall: OutgoingCall | null = null;
+  #onPhoneDtmf: ((call: SipCallInfo, digit: string) => void) | null = null;
 
   /** Read again after each await: the call may have ended meanwhile. */
   get #ended(): boolean {
@@ -123,6 +124,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.answer(this.#leg.answer());
     this.info.state = 'active';
     this.info.codec = codec.name;
+    if (this.info.contactCallId) this.#relayDtmf(caller, this.info.contactCallId);
     this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
   }
 
@@ -177,6 +179,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     await (leg as WebRtcMediaLeg).consume(producer);
     this.info.state = 'active';
     this.info.codec = phone.codec;
+    if (this.#browserCall) this.#relayDtmf(this.#browserCall, caller.callId);
     this.#log.info({ codec: phone.codec }, 'gateway call answered');
   }
 
@@ -208,6 +211,21 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     });
   }
 
+  /**
+   * Carries key presses across: the browser's (SIP INFO) reach the phone as RFC 4733 events, the phone's
+   * (RFC 4733 or INFO, as the room's mixer and SipCallManager report them) reach the browser as INFO.
+   */
+  #relayDtmf(browser: IncomingCall | OutgoingCall, phoneCallId: string): void {
+    browser.on('dtmf', (digit) => {
+      this.#context.calls.sendDtmf(phoneCallId, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
+    });
+    this.#onPhoneDtmf = (call, digit) => {
+      if (call.id !== phoneCallId || this.#ended) return;
+      browser.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
+    };
+    this.#context.calls.on('call.dtmf', this.#onPhoneDtmf);
+  }
+
   /** Refuses the browser's call (before it is answered) with `error`'s status and a Warning saying why. */
   refuse(error: unknown): void {
     const status = error instanceof ConfluxError ? error.sipStatus : 500;
@@ -222,6 +240,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.state = 'ended';
     this.info.endReason = reason;
     if (this.#onContactEnded) this.#context.calls.off('call.ended', this.#onContactEnded);
+    if (this.#onPhoneDtmf) this.#context.calls.off('call.dtmf', this.#onPhoneDtmf);
     this.#log.info({ reason }, 'gateway call ended');
     if (this.#caller.state !== 'ended') {
       if (wasActive) await this.#caller.terminate().catch(() => undefined);

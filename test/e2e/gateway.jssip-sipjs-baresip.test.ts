@@ -49,7 +49,7 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('connects the call and both sides hear each other; the browser hanging up ends the phone\'s call', async () => {
+  it('connects the call: both hear each other, hold and resume, keys both ways; the browser hanging up ends it', async () => {
     const outcome = await web.call(`sip:1001@${DOMAIN}`);
     expect(outcome, `${outcome}\n${phone.output().slice(-2000)}`).toBe('confirmed');
     // The phone's 180 reached the browser before the answer.
@@ -87,6 +87,13 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(resumed.rms).toBeGreaterThan(0.02);
     expect(Math.abs(resumed.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
 
+    // Keys both ways: the browser's INFO reaches the phone as RFC 4733, the phone's RFC 4733 the browser as INFO.
+    await web.dtmf('5');
+    const pressed = await phone.waitForEvent('CALL_DTMF_START', 5000);
+    expect(pressed.param).toMatch(/5/);
+    phone.sendDtmf('7');
+    await eventually(() => web.events(), (events) => events.includes('dtmf:7'), 5000, 'the phone\'s key at the browser');
+
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await web.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);
@@ -101,7 +108,7 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
       .toHaveLength(idleSockets.length);
   });
 
-  it('baresip calls the browser: the browser rings and answers, both hear each other, baresip hanging up ends it', async () => {
+  it('baresip calls the browser: it rings and answers, both hear each other, keys both ways; baresip hanging up ends it', async () => {
     await web.answerIncoming();
     phone.dial(`sip:alice@${DOMAIN}:${server.sip!.ports.udp}`);
     await phone.waitForEvent('CALL_ESTABLISHED', 15_000);
@@ -117,6 +124,11 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(phone.eventTypes.indexOf('CALL_RINGING')).toBeLessThan(phone.eventTypes.indexOf('CALL_ESTABLISHED'));
     expect(heard.rms).toBeGreaterThan(0.02);
     expect(Math.abs(heard.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+    phone.sendDtmf('3');
+    await eventually(() => web.events(), (events) => events.includes('dtmf:3'), 5000, 'the phone\'s key at the browser');
+    await web.dtmf('9');
+    expect((await phone.waitForEvent('CALL_DTMF_START', 5000)).param).toMatch(/9/);
+
     await new Promise((resolve) => setTimeout(resolve, 1500));
     phone.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);

@@ -105,7 +105,9 @@ window.webphone = {
     for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed']) {
       session.on(name, (e) => this.events.push(name + (e && e.response ? ':' + e.response.status_code : '')));
     }
+    session.on('newDTMF', (e) => { if (e.originator === 'remote') this.events.push('dtmf:' + e.dtmf.tone); });
   },
+  dtmf(digit) { this.session.sendDTMF(digit, { transportType: 'INFO', duration: 160 }); },
   call(target) {
     this.events = [];
     const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
@@ -155,6 +157,11 @@ window.webphone = {
   },
   track(session) {
     this.session = session;
+    session.delegate = { onInfo: (info) => {
+      const signal = /Signal=\\s*([0-9A-D*#])/i.exec(info.request.body || '');
+      if (signal) this.events.push('dtmf:' + signal[1]);
+      info.accept();
+    } };
     session.stateChange.addListener((state) => {
       if (state === SIP.SessionState.Established) this.events.push('confirmed');
       if (state === SIP.SessionState.Terminated) this.events.push('ended');
@@ -177,6 +184,9 @@ window.webphone = {
     if (!this.session) return;
     if (this.session.state === SIP.SessionState.Established) this.session.bye();
     else if (this.session.cancel) this.session.cancel();
+  },
+  dtmf(digit) {
+    this.session.info({ requestOptions: { body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: 'Signal=' + digit + '\\r\\nDuration=160' } } });
   },
   hold(on) {
     this.session.sessionDescriptionHandlerOptionsReInvite = { hold: on };
@@ -245,6 +255,11 @@ export class SipWebPhone {
   /** Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered. */
   hold(on: boolean): Promise<string> {
     return this.page.evaluate((flag) => (window as never as { webphone: { hold: (f: boolean) => Promise<string> } }).webphone.hold(flag), on);
+  }
+
+  /** Presses a key on the call: SIP INFO (application/dtmf-relay), as both libraries send it. */
+  dtmf(digit: string): Promise<void> {
+    return this.page.evaluate((d) => (window as never as { webphone: { dtmf: (x: string) => void } }).webphone.dtmf(d), digit);
   }
 
   /** Answers every call that comes in from now on. */

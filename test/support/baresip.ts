@@ -203,6 +203,11 @@ export class BaresipPhone {
     this.#command('hangup');
   }
 
+  /** Presses keys on the call (RFC 4733 events when negotiated, which baresip's menu sends). */
+  sendDtmf(digits: string): void {
+    this.#command('sndcode', digits);
+  }
+
   /** Whether the call placed by the last dial is still up (or being set up) as far as baresip's events tell. */
   get inCall(): boolean {
     return this.events.length > 0 && !this.events.some((event) => event.type === 'CALL_CLOSED');
