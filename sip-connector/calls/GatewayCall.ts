@@ -64,10 +64,14 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   readonly #log: Logger;
   #room: Room | null = null;
   #leg: WebRtcMediaLeg | null = null;
-  #onContactEnded: ((call: SipCallInfo) => void) | null = null;
+  /** The phone's call (SipCallManager's id): the one we dialled, or the phone calling. */
+  #phoneCallId: string | null = null;
+  /** Whether the phone is the callee (we dialled it) or the caller. */
+  #phoneCalled = true;
   /** The INVITE to the browser, when a phone calls one. */
   #browserCall: OutgoingCall | null = null;
-  #onPhoneDtmf: ((call: SipCallInfo, digit: string) => void) | null = null;
+  /** Where the phone's keys go once the call is up: the browser's dialog. */
+  #dtmfToBrowser: IncomingCall | OutgoingCall | null = null;
 
   /** Read again after each await: the call may have ended meanwhile. */
   get #ended(): boolean {
@@ -95,14 +99,13 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
     this.#room = room;
-    this.#onContactEnded = (ended) => {
-      if (ended.id === this.info.contactCallId) void this.end(ended.endReason === 'remote-hangup' ? 'callee-hangup' : `callee-${ended.endReason ?? 'ended'}`);
-    };
-    this.#context.calls.on('call.ended', this.#onContactEnded);
     const result = await this.#context.calls.dialContact({
       room: room.name, target: binding.contact.uri, destination: binding.source, from: this.info.from,
       displayName: callerName, codecs,
-    }, (callId) => { this.info.contactCallId = callId; }, () => caller.ring());
+    }, (callId) => {
+      this.info.contactCallId = callId;
+      this.#phoneCallId = callId;
+    }, () => caller.ring());
     if (this.#ended) return;
     if (result.outcome !== 'answered') {
       const status = result.call.status ?? 480;
@@ -158,10 +161,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const caller = this.#caller;
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
     this.#room = room;
-    this.#onContactEnded = (ended) => {
-      if (ended.id === caller.callId) void this.end(ended.endReason === 'remote-hangup' ? 'caller-hangup' : `caller-${ended.endReason ?? 'ended'}`);
-    };
-    this.#context.calls.on('call.ended', this.#onContactEnded);
+    this.#phoneCallId = caller.callId;
+    this.#phoneCalled = false;
     const participant = room.join({
       identity: `sip-user-${this.info.to.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: this.info.to, kind: 'sip',
       attributes: { 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'outbound', 'sip.media': 'webrtc' },
@@ -219,11 +220,24 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     browser.on('dtmf', (digit) => {
       this.#context.calls.sendDtmf(phoneCallId, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
     });
-    this.#onPhoneDtmf = (call, digit) => {
-      if (call.id !== phoneCallId || this.#ended) return;
-      browser.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
-    };
-    this.#context.calls.on('call.dtmf', this.#onPhoneDtmf);
+    this.#dtmfToBrowser = browser;
+  }
+
+  /** The phone's call, by SipCallManager's id, once there is one. */
+  get phoneCallId(): string | null {
+    return this.#phoneCallId;
+  }
+
+  /** The phone pressed a key (told by the owner, which watches SipCallManager once for every call). */
+  phoneDtmf(digit: string): void {
+    if (this.#ended || !this.#dtmfToBrowser) return;
+    this.#dtmfToBrowser.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
+  }
+
+  /** The phone's call ended: so does this one. */
+  phoneEnded(call: SipCallInfo): void {
+    const side = this.#phoneCalled ? 'callee' : 'caller';
+    void this.end(call.endReason === 'remote-hangup' ? `${side}-hangup` : `${side}-${call.endReason ?? 'ended'}`);
   }
 
   /** Refuses the browser's call (before it is answered) with `error`'s status and a Warning saying why. */
@@ -239,8 +253,6 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const wasActive = this.info.state === 'active';
     this.info.state = 'ended';
     this.info.endReason = reason;
-    if (this.#onContactEnded) this.#context.calls.off('call.ended', this.#onContactEnded);
-    if (this.#onPhoneDtmf) this.#context.calls.off('call.dtmf', this.#onPhoneDtmf);
     this.#log.info({ reason }, 'gateway call ended');
     if (this.#caller.state !== 'ended') {
       if (wasActive) await this.#caller.terminate().catch(() => undefined);

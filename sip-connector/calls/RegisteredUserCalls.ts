@@ -36,6 +36,14 @@ export class RegisteredUserCalls {
 
   constructor(options: RegisteredUserCallsOptions) {
     this.#options = options;
+    // One listener for every gateway call: a phone's end and key presses go to the call that owns it.
+    options.calls.on('call.ended', (info) => this.#byPhoneCall(info.id)?.phoneEnded(info));
+    options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(digit));
+  }
+
+  #byPhoneCall(callId: string): GatewayCall | undefined {
+    for (const call of this.#calls.values()) if (call.phoneCallId === callId) return call;
+    return undefined;
   }
 
   /** Whether the INVITE is a registered user's: it came over a WebSocket, or its From is a user of our domain. */

@@ -210,11 +210,12 @@ const PAGE_SCRIPTS: Record<SipLibrary, string> = { 'jssip': JSSIP_SCRIPT, 'sip.j
 export class SipWebPhone {
   readonly consoleErrors: string[] = [];
 
-  private constructor(readonly browser: Browser, readonly page: Page, private readonly server: http.Server) {
+  private constructor(readonly browser: Browser, readonly page: Page, private readonly server: http.Server, private readonly ownsBrowser: boolean) {
     page.on('pageerror', (error) => this.consoleErrors.push(error.message));
   }
 
-  static async launch(toneFile: string, library: SipLibrary = 'jssip'): Promise<SipWebPhone> {
+  /** Opens the phone's page in a new Chromium whose microphone plays `toneFile`, or as a tab of `shared`. */
+  static async launch(toneFile: string, library: SipLibrary = 'jssip', shared?: Browser): Promise<SipWebPhone> {
     const script = await libraryBundle(library);
     const page = `<!doctype html><script src="/library.js"></script><script>${COMMON_SCRIPT}${PAGE_SCRIPTS[library]}</script>`;
     const server = http.createServer((request, response) => {
@@ -222,11 +223,11 @@ export class SipWebPhone {
       else response.writeHead(200, { 'content-type': 'text/html' }).end(page);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const browser = await launchBrowser({ fakeAudioFile: toneFile });
+    const browser = shared ?? await launchBrowser({ fakeAudioFile: toneFile });
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await tab.waitForFunction(() => 'webphone' in window);
-    return new SipWebPhone(browser, tab, server);
+    return new SipWebPhone(browser, tab, server, shared === undefined);
   }
 
   register(wsUrl: string, uri: string, password: string): Promise<string> {
@@ -280,7 +281,7 @@ export class SipWebPhone {
   }
 
   async close(): Promise<void> {
-    await this.browser.close().catch(() => undefined);
+    await (this.ownsBrowser ? this.browser.close() : this.page.close()).catch(() => undefined);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
