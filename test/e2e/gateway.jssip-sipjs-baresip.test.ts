@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { BaresipPhone, toneLevels } from '../support/baresip.js';
@@ -159,5 +163,56 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(await web.call(`sip:nobody@${DOMAIN}`)).toMatch(/^failed:.*:404$/);
     expect(await web.call(`sip:bob@${DOMAIN}`)).toMatch(/^failed:.*:480$/);
     expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+  });
+});
+
+describe('SIP-WebRTC gateway over secure WebSocket (WSS): JsSIP in Chromium calls baresip', () => {
+  let server: ConfluxServer;
+  let workDir: string;
+  let browser: Browser;
+  let web: SipWebPhone;
+  let phone: BaresipPhone;
+
+  beforeAll(async () => {
+    const tone = browserToneFile('gateway-wss', BROWSER_HZ);
+    workDir = tone.workDir;
+    // A self-signed certificate for 127.0.0.1, made for this run.
+    const certFile = join(workDir, 'cert.pem');
+    const keyFile = join(workDir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    server = await startTestServer({
+      sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wssPort: 0, tls: { certFile, keyFile }, domain: DOMAIN, users: USERS },
+    });
+    phone = await BaresipPhone.start({
+      ...PHONE, sipPort: 28740, ctrlPort: 28745, rtpPortMin: 28750,
+      registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
+    });
+    await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+    browser = await launchBrowser({ fakeAudioFile: tone.toneFile, extraArgs: ['--ignore-certificate-errors'] });
+    web = await SipWebPhone.launch(tone.toneFile, 'jssip', browser);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await browser?.close();
+    await phone?.stop();
+    await stopAllPeers();
+    await server?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('registers over WSS and the call carries audio both ways', async () => {
+    expect(await web.register(`wss://${DOMAIN}:${server.sip!.ports.wss}`, `sip:alice@${DOMAIN}`, USERS[0]!.password)).toBe('registered');
+    expect(server.sip!.registrar.lookup('alice')[0]!.source.transport).toBe('wss');
+    expect(await web.call(`sip:1001@${DOMAIN}`)).toBe('confirmed');
+    await phone.waitForEvent('CALL_ESTABLISHED');
+    const heard = await web.measure(2000);
+    expect(heard.rms).toBeGreaterThan(0.02);
+    expect(Math.abs(heard.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await web.hangup();
+    await phone.waitForEvent('CALL_CLOSED', 10_000);
+    expect(toneLevels(await phone.lastRecording(), [BROWSER_HZ, PHONE_HZ], 1.5, 0.5).tones[BROWSER_HZ]).toBeGreaterThan(0.05);
   });
 });

@@ -23,10 +23,12 @@ export interface LaunchBrowserOptions {
   /** Absolute path of a 48 kHz WAV the fake microphone plays (one per browser process). */
   fakeAudioFile?: string;
   timeoutMs?: number;
+  /** Further switches, e.g. `--ignore-certificate-errors` for a test's self-signed WSS certificate. */
+  extraArgs?: string[];
 }
 
 /** Launches headless Chromium with fake camera and microphone, granting media permissions without a prompt. */
-export function launchBrowser({ fakeAudioFile, timeoutMs = 30_000 }: LaunchBrowserOptions = {}): Promise<Browser> {
-  const args = fakeAudioFile ? [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${fakeAudioFile}`] : CHROMIUM_ARGS;
+export function launchBrowser({ fakeAudioFile, timeoutMs = 30_000, extraArgs = [] }: LaunchBrowserOptions = {}): Promise<Browser> {
+  const args = [...CHROMIUM_ARGS, ...(fakeAudioFile ? [`--use-file-for-fake-audio-capture=${fakeAudioFile}`] : []), ...extraArgs];
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args, timeout: timeoutMs });
 }
