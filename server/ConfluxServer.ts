@@ -76,7 +76,7 @@ export class ConfluxServer {
     const pool = await WorkerPool.start({ numWorkers: config.mediasoup.numWorkers, logLevel: config.mediasoup.logLevel });
     const rooms = new RoomRegistry(pool, {
       emptyTimeoutSeconds: config.rooms.emptyTimeoutSeconds, maxParticipants: config.rooms.maxParticipants,
-    });
+    }, config.rooms.maxRooms);
     const tokens = new JoinTokens(auth.jwtSecret, auth.tokenTtlSeconds);
     const sipConfig = new JsonFileSipConfigStore(config.dataDir);
     const announcedAddress = config.rtc.announcedAddress ?? detectAnnouncedAddress(config.rtc.listenIp);
@@ -209,7 +209,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     response.json(openApi);
   });
   app.use('/api/v1', createRestApi({
-    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, sipConfig, events,
+    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute, sipConfig, events,
     sipCalls: sip ? { calls: sip.calls, registrations: sip.registrations } : null,
   }));
   if (config.http.serveClient) {

@@ -4,7 +4,8 @@ import type { JoinTokens } from '../auth/JoinTokens.js';
 import { ConfluxError, ForbiddenError, NotFoundError, toWireError } from '../errors.js';
 import { createLogger } from '../logging/Logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
-import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
+import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody, RoomPageQuery } from './apiSchemas.js';
+import { SourceRateLimiter } from '../../sip-connector/sip/SourceRateLimiter.js';
 import { apiKeyAuth } from './apiKeyAuth.js';
 import { parseBody } from './parseBody.js';
 import { createSipConfigApi } from './SipConfigApi.js';
@@ -21,6 +22,8 @@ export interface RestApiContext {
   tokens: JoinTokens;
   apiKey: string;
   guestJoin: boolean;
+  /** Guest tokens one address may fetch per minute (after a burst of ten). */
+  guestTokensPerMinute?: number;
   sipConfig: SipConfigStore;
   events: EventStream;
   /** Absent when SIP is disabled: the call routes then answer 503. */
@@ -34,8 +37,15 @@ export function createRestApi(context: RestApiContext): Router {
   api.use(express.json({ limit: '64kb' }));
 
   // The web page asks for a guest token by room name; it carries no API key, so it sits before auth.
+  // Guest tokens need no key, so one address could otherwise mint them (and create rooms with them) at will.
+  const perMinute = context.guestTokensPerMinute ?? 30;
+  const guestLimiter = new SourceRateLimiter({ perSecond: perMinute / 60, burst: Math.min(10, perMinute) });
   api.post('/guest-tokens', async (request, response) => {
     if (!context.guestJoin) throw new ForbiddenError('guest join is disabled');
+    if (!guestLimiter.admit(request.socket.remoteAddress ?? '')) {
+      response.set('Retry-After', String(Math.ceil(60 / perMinute)));
+      throw new ConfluxError('too many guest tokens from this address; try again later', 429, 486);
+    }
     const body = parseBody(GuestTokenBody, request.body);
     const identity = `guest-${randomUUID().slice(0, 8)}`;
     const issued = await tokens.issue({ room: body.room, identity, name: body.name });
@@ -51,8 +61,10 @@ export function createRestApi(context: RestApiContext): Router {
     response.status(201).json({ ...issued, url: `/?token=${encodeURIComponent(issued.token)}` });
   });
 
-  api.get('/rooms', (_request, response) => {
-    response.json({ rooms: rooms.list().map((room) => room.info()) });
+  api.get('/rooms', (request, response) => {
+    const { limit, after } = parseBody(RoomPageQuery, request.query);
+    const page = rooms.page(limit, after);
+    response.json({ rooms: page.rooms.map((room) => room.info()), next: page.next });
   });
 
   api.post('/rooms', async (request, response) => {

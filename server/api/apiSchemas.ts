@@ -20,6 +20,11 @@ export const CreateTokenBody = z.strictObject({
 });
 
 export const GuestTokenBody = z.strictObject({ room: RoomName, name: DisplayName });
+/** `GET /rooms?limit=&after=`: a page of rooms in name order, after the room named `after`. */
+export const RoomPageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: RoomName.optional(),
+});
 
 export const MuteBody = z.strictObject({
   /** A producer id, or a kind to mute all of that kind. */

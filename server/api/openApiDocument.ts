@@ -78,7 +78,14 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/rooms': {
-        get: { summary: 'List rooms', responses: { 200: ok('Rooms'), 401: error } },
+        get: {
+          summary: 'List rooms in name order, a page at a time: `next` is the `after` of the next page (null at the end)',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'after', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { 200: ok('Rooms'), 400: error, 401: error },
+        },
         post: {
           summary: 'Create a room (200 if it already exists)', requestBody: json(CreateRoomBody),
           responses: { 201: ok('Created'), 200: ok('Exists'), ...errors },

@@ -38,6 +38,8 @@ export const ConfigSchema = z.object({
     maxParticipants: z.number().int().min(1).max(10_000).default(100),
     /** Rooms come into being when the first participant joins; off = only REST creates them. */
     autoCreate: z.boolean().default(true),
+    /** Rooms open at once on this node (REST, joins, calls and gateway calls alike); more are refused. */
+    maxRooms: z.number().int().min(1).max(100_000).default(1000),
   }).prefault({}),
   auth: z.object({
     /** Required on every REST call (`Authorization: Bearer <key>` or `X-Api-Key`). Generated if empty. */
@@ -46,6 +48,8 @@ export const ConfigSchema = z.object({
     jwtSecret: z.string().default(''),
     /** Let the web page fetch a join token for any room by name (development and demos). */
     guestJoin: z.boolean().default(true),
+    /** Guest tokens one address may fetch: a burst, then this many per minute (429 past it). */
+    guestTokensPerMinute: z.number().int().min(1).max(10_000).default(30),
     tokenTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(6 * 3600),
   }).prefault({}),
   sip: z.object({

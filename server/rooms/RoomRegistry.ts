@@ -1,6 +1,6 @@
 import { createLogger } from '../logging/Logger.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
-import { BadRequestError, NotFoundError } from '../errors.js';
+import { BadRequestError, CapacityError, NotFoundError } from '../errors.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
 import { ROOM_MEDIA_CODECS } from './mediaCodecs.js';
 import { Room } from './Room.js';
@@ -26,15 +26,25 @@ export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #pool: WorkerPool;
   readonly #defaults: RoomOptions;
+  readonly #maxRooms: number;
 
-  constructor(pool: WorkerPool, defaults: RoomOptions) {
+  /** `maxRooms`: rooms open at once on this node; creating one more is refused (503 in HTTP, 486 in SIP). */
+  constructor(pool: WorkerPool, defaults: RoomOptions, maxRooms = Number.POSITIVE_INFINITY) {
     super();
     this.#pool = pool;
     this.#defaults = defaults;
+    this.#maxRooms = maxRooms;
   }
 
   list(): Room[] {
     return [...this.#rooms.values()];
+  }
+
+  /** Up to `limit` rooms in name order, starting after the room named `after`. */
+  page(limit: number, after?: string): { rooms: Room[]; next: string | null } {
+    const names = [...this.#rooms.keys()].sort().filter((name) => after === undefined || name > after);
+    const rooms = names.slice(0, limit).map((name) => this.#rooms.get(name)!);
+    return { rooms, next: names.length > limit ? rooms.at(-1)!.name : null };
   }
 
   find(name: string): Room | undefined {
@@ -54,6 +64,7 @@ export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
     if (existing) return { room: existing, created: false };
     const pending = this.#pending.get(name);
     if (pending) return { room: await pending, created: false };
+    if (this.#rooms.size + this.#pending.size >= this.#maxRooms) throw new CapacityError('room limit of this server reached');
     const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS }), {
       ...this.#defaults, ...options,
     });
