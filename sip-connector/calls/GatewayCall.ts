@@ -3,7 +3,8 @@ import { ConfluxError } from '../../server/errors.js';
 import type { Logger } from '../../server/logging/Logger.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
-import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
+import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
+import type { types } from 'mediasoup';
 import type { Binding } from '../sip/RegistrarTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { OutgoingCall } from '../sip/OutgoingCall.js';
@@ -45,6 +46,14 @@ export interface GatewayCallContext {
   calls: SipCallManager;
   listen: TransportListenConfig;
   logger: Logger;
+}
+
+/** The audio producer of the phone's participant in the private room. */
+function phoneAudio(room: Room, participantId: string | null): types.Producer<ProducerAppData> {
+  const participant = participantId ? room.participants.find((p) => p.id === participantId) : undefined;
+  const producer = participant ? [...participant.producers.values()].find((p) => p.kind === 'audio') : undefined;
+  if (!producer) throw new ConfluxError('the phone has no audio in the room', 500, 500);
+  return producer;
 }
 
 /** How long a browser we call may ring. */
@@ -113,9 +122,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       await this.end(`callee-${result.outcome}`);
       return;
     }
-    const contact = result.call.participantId ? room.participants.find((p) => p.id === result.call.participantId) : undefined;
-    const producer = contact ? [...contact.producers.values()].find((p) => p.kind === 'audio') : undefined;
-    if (!contact || !producer) throw new ConfluxError('the answered contact has no audio in the room', 500, 500);
+    const producer = phoneAudio(room, result.call.participantId);
     const codec = WebRtcMediaLeg.pickCodec(offer, [result.call.codec as PhoneCodecName]);
     const participant = room.join({
       identity: `sip-user-${this.info.from.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: callerName, kind: 'sip',
@@ -174,10 +181,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       await this.#callBrowser(binding, leg.offer(negotiated.telephoneEvent), callerName, leg);
     });
     if (this.#ended || !leg) return;
-    const contact = phone.participantId ? room.participants.find((p) => p.id === phone.participantId) : undefined;
-    const producer = contact ? [...contact.producers.values()].find((p) => p.kind === 'audio') : undefined;
-    if (!producer) throw new ConfluxError('the phone has no audio in the room', 500, 500);
-    await (leg as WebRtcMediaLeg).consume(producer);
+    await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
     this.info.state = 'active';
     this.info.codec = phone.codec;
     if (this.#browserCall) this.#relayDtmf(this.#browserCall, caller.callId);

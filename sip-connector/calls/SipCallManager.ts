@@ -242,17 +242,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const log = this.#logger.child({ callId: sip.callId });
     const negotiated = negotiateOffer(offer, plan.codecs, plan.mediaEncryption);
     const { room } = await this.#options.rooms.getOrCreate(plan.room);
-    // A full room refuses the call (486) before it is answered, not after.
-    const seat = room.reserveSeat();
     const legId = sip.callId;
-    let opened: { bridge: RoomAudioBridge; port: number };
-    try {
-      opened = await this.#openPhone(room, legId, negotiated);
-    } catch (error) {
-      seat.release();
-      throw error;
-    }
-    const { bridge, port } = opened;
+    const { bridge, port, seat } = await this.#seatPhone(room, legId, negotiated);
     // A CANCEL answered while the room and its mixer were being set up already ended the INVITE: its
     // 'failed' event is gone, so without this check the call would be answered into nothing and joined.
     if (sip.state === 'ended') {
@@ -434,7 +425,6 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   async #placeCall(request: PlacedCall, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
     const { target, codecs } = request;
     const { room } = await this.#options.rooms.getOrCreate(request.room);
-    const seat = room.reserveSeat();
     const legId = `out-${randomBytes(6).toString('hex')}`;
     // Our offer's first codec until the answer says otherwise.
     const crypto = request.mediaEncryption === 'sdes' ? newOfferCrypto() : [];
@@ -444,14 +434,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (crypto[0]) {
       provisional.srtp = { suite: crypto[0].suite, tag: crypto[0].tag, inboundKey: randomBytes(SRTP_KEY_MATERIAL_LENGTH).toString('base64'), outboundKey: crypto[0].key };
     }
-    let opened: { bridge: RoomAudioBridge; port: number };
-    try {
-      opened = await this.#openPhone(room, legId, provisional);
-    } catch (error) {
-      seat.release();
-      throw error;
-    }
-    const { bridge, port } = opened;
+    const { bridge, port, seat } = await this.#seatPhone(room, legId, provisional);
     const sessionId = String(randomInt(1, 2 ** 31));
     const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId, 1, crypto);
     let sip: OutgoingCall;
@@ -654,6 +637,20 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   /** Answers with the status's standard phrase: the detail (trunk ids, numbers) stays in our logs. */
   #reject(sip: IncomingCall, error: unknown): void {
     sip.reject(error instanceof ConfluxError ? error.sipStatus : 500);
+  }
+
+  /**
+   * Keeps the call's seat in the room and opens its phone socket; a full room refuses it (486) before it is
+   * answered or dialled, and a socket that cannot open gives the seat back.
+   */
+  async #seatPhone(room: Room, legId: string, negotiated: NegotiatedAudio): Promise<{ bridge: RoomAudioBridge; port: number; seat: RoomSeat }> {
+    const seat = room.reserveSeat();
+    try {
+      return { ...await this.#openPhone(room, legId, negotiated), seat };
+    } catch (error) {
+      seat.release();
+      throw error;
+    }
   }
 
   /**
