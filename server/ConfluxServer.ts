@@ -167,7 +167,10 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
   const calls = new SipCallManager({
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
     realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
-    mixer: { jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter }, maxCalls: sip.maxCalls,
+    mixer: {
+      jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter, portRange: { min: listen.minPort, max: listen.maxPort },
+    },
+    maxCalls: sip.maxCalls,
     authGuard: sipServer.authGuard,
   });
   const userCalls = new RegisteredUserCalls({ ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen });

@@ -60,8 +60,8 @@ export interface SipCallManagerOptions {
   mediaTimeoutSeconds?: number;
   /** A caller who has not entered the right PIN by then is hung up on. */
   pinTimeoutSeconds?: number;
-  /** Jitter buffer of the room mixers. */
-  mixer?: { jitterTargetMs: number; adaptiveJitter: boolean };
+  /** Jitter buffer of the room mixers, and the port range their phone sockets bind in. */
+  mixer?: { jitterTargetMs: number; adaptiveJitter: boolean; portRange?: { min: number; max: number } };
   /** Calls in progress at most; further INVITEs get 503. */
   maxCalls?: number;
   /** Brute-force protection shared with the registrar; none: wrong answers are not counted. */

@@ -86,6 +86,11 @@ export interface MixerThreadOptions {
   adaptiveJitter?: boolean;
   /** A tick starting later than this counts as late. */
   lateThresholdMs?: number;
+  /**
+   * Ports a phone-facing socket (a source with its own `bindAddress`) binds in: the configured RTC range,
+   * which a firewall in front of the server opens. Absent: any free port.
+   */
+  portRange?: { min: number; max: number };
 }
 
 /** Requests from the main thread; each carries an id answered by one reply. */

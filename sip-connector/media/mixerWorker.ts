@@ -82,11 +82,11 @@ const engine = new MixEngine(
 
 const clock = new MixerClock((now) => engine.tick(now), 20, options.lateThresholdMs ?? 10);
 
-function bindSocket(address = bindAddress): Promise<dgram.Socket> {
+function bindSocket(address = bindAddress, port = 0): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
     socket.once('error', reject);
-    socket.bind(0, address, () => {
+    socket.bind(port, address, () => {
       socket.off('error', reject);
       // A send error (e.g. unreachable destination) must not kill the worker.
       socket.on('error', () => {
@@ -95,6 +95,20 @@ function bindSocket(address = bindAddress): Promise<dgram.Socket> {
       resolve(socket);
     });
   });
+}
+
+/** Binds a phone-facing socket on a free port of the RTC range (random tries, then each port in turn). */
+async function bindInRange(address: string, range: { min: number; max: number }): Promise<dgram.Socket> {
+  const size = range.max - range.min + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let i = 0; i < size; i++) {
+    try {
+      return await bindSocket(address, range.min + ((start + i) % size));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
+  throw new MediaConfigError(`no free UDP port in ${range.min}-${range.max} on ${address}`);
 }
 
 /**
@@ -122,7 +136,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
     clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
   let socket: dgram.Socket;
   try {
-    socket = await bindSocket(spec.bindAddress);
+    socket = spec.bindAddress && options.portRange ? await bindInRange(spec.bindAddress, options.portRange) : await bindSocket(spec.bindAddress);
   } catch (error) {
     engine.removeSource(spec.sourceId);
     srtpContexts.delete(spec.sourceId);

@@ -23,6 +23,8 @@ const USERS = [
 // Ports of the phone (287xx): away from the SIP peers of the other tests.
 const PHONE = { user: '1001', sipPort: 28710, ctrlPort: 28715, rtpPortMin: 28720, toneHz: PHONE_HZ, lifetimeMs: 170_000 };
 const HZ_TOLERANCE = 25;
+/** A narrow RTC range: the phone leg's socket must land in it. */
+const RTC_PORTS = { min: 46200, max: 46299 };
 
 describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromium (WebSocket, DTLS-SRTP) and baresip registered over UDP', (library) => {
   let server: ConfluxServer;
@@ -34,7 +36,10 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
   beforeAll(async () => {
     const tone = browserToneFile('gateway', BROWSER_HZ);
     workDir = tone.workDir;
-    server = await startTestServer({ sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS } });
+    server = await startTestServer({
+      rtc: { minPort: RTC_PORTS.min, maxPort: RTC_PORTS.max },
+      sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS },
+    });
     idleSockets = ownUdpSockets();
     phone = await BaresipPhone.start({
       ...PHONE, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
@@ -63,6 +68,9 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     await phone.waitForEvent('CALL_ESTABLISHED');
     const [call] = await eventually(() => server.userCalls!.list(), (list) => list[0]?.state === 'active', 5000, 'the call to be active');
     expect(call).toMatchObject({ from: `sip:alice@${DOMAIN}`, to: `sip:1001@${DOMAIN}`, codec: 'PCMU' });
+    // The phone leg's socket is in the RTC port range a firewall opens (here a narrow one, so chance cannot put it there).
+    const newSockets = ownUdpSockets().filter((socket) => !idleSockets.includes(socket)).map((socket) => Number(socket.split(':').at(-1)));
+    expect(newSockets.filter((port) => port >= RTC_PORTS.min && port <= RTC_PORTS.max)).toHaveLength(1);
 
     // The browser hears the phone's 440 Hz, untranscoded (a consumer of the phone's producer).
     const heard = await web.measure(2500);

@@ -112,6 +112,25 @@ describe('MixerThread over real UDP', () => {
     expect(stats.maxTickLatenessMs).toBeLessThan(15);
   });
 
+  it('binds phone-facing sockets inside the configured port range, and says so when the range is full', async () => {
+    const mixer = await MixerThread.start({ portRange: { min: 46100, max: 46103 } });
+    cleanups.push(() => mixer.close());
+    const blocker = await new Promise<dgram.Socket>((resolve) => {
+      const socket = dgram.createSocket('udp4');
+      socket.bind(46101, HOST, () => resolve(socket));
+    });
+    cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      ports.push(await mixer.addSource({ sourceId: `p${i}`, codec: 'PCMU', payloadType: 0, clockRate: 8000, bindAddress: HOST }));
+    }
+    expect(ports.sort()).toEqual([46100, 46102, 46103]);
+    await expect(mixer.addSource({ sourceId: 'p3', codec: 'PCMU', payloadType: 0, clockRate: 8000, bindAddress: HOST }))
+      .rejects.toThrow(/no free UDP port in 46100-46103/);
+    // Sources fed from mediasoup over loopback are not phone-facing: any port.
+    expect(await mixer.addSource({ sourceId: 'feed', codec: 'PCMU', payloadType: 0, clockRate: 8000 })).not.toBe(0);
+  });
+
   it('reports DTMF from a source as events', async () => {
     const mixer = await startMixer();
     const events: [string, DtmfEvent][] = [];
