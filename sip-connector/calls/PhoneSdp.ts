@@ -90,9 +90,11 @@ function offeredCodecs(media: SessionDescription['media'][number]): PhoneCodec[]
   return payloads.flatMap((payloadType): PhoneCodec[] => {
     if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) return [];
     const rtp = media.rtp.find((entry) => entry.payload === payloadType);
-    const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    // sdp-transform turns any all-digit token into a number: a hostile body may put one anywhere.
+    const config = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    const fmtp = config === undefined ? undefined : String(config);
     if (!rtp) return STATIC[payloadType] ? [STATIC[payloadType]] : [];
-    const name = rtp.codec.toLowerCase();
+    const name = String(rtp.codec).toLowerCase();
     const known = name === 'pcmu' ? 'PCMU' : name === 'pcma' ? 'PCMA' : name === 'g722' ? 'G722'
       : name === 'opus' ? 'opus' : name === 'telephone-event' ? 'telephone-event' : null;
     if (!known) return [];
@@ -122,7 +124,8 @@ function audioLine(session: SessionDescription, encryption: MediaEncryption) {
   if (!PROTOCOLS[encryption].includes(audio.protocol)) {
     throw sdpError(`media protocol ${audio.protocol} is not accepted here (${PROTOCOLS[encryption][0]} only)`);
   }
-  const address = audio.connection?.ip ?? session.connection?.ip;
+  const ip = audio.connection?.ip ?? session.connection?.ip;
+  const address = ip === undefined ? undefined : String(ip);
   if (!address || isIP(address) === 0) throw sdpError('no usable connection address');
   if (!Number.isInteger(audio.port) || audio.port < 1 || audio.port > 65535) throw sdpError('bad media port');
   return { audio, address };

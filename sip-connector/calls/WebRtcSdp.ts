@@ -60,8 +60,9 @@ export function isWebRtcSdp(sdp: string): boolean {
   return /^m=audio [0-9]+ (UDP\/TLS\/RTP\/SAVPF|TCP\/TLS\/RTP\/SAVPF|RTP\/SAVPF)\b/m.test(sdp);
 }
 
-function codecName(name: string): PhoneCodecName | 'telephone-event' | null {
-  const lower = name.toLowerCase();
+function codecName(name: string | number): PhoneCodecName | 'telephone-event' | null {
+  // sdp-transform turns any all-digit token into a number: a hostile body may put one anywhere.
+  const lower = String(name).toLowerCase();
   if (lower === 'pcmu') return 'PCMU';
   if (lower === 'pcma') return 'PCMA';
   if (lower === 'g722') return 'G722';
@@ -88,13 +89,19 @@ function offeredCodecs(media: SessionDescription['media'][number]): { codecs: We
     }
     // Only the registered clock of each codec is taken (RFC 3551, RFC 7587).
     if (clockRate !== REGISTERED_CLOCKS[name]) continue;
-    const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    const config = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    const fmtp = config === undefined ? undefined : String(config);
     codecs.push({
       name, payloadType, clockRate, channels: rtp?.encoding ? Number(rtp.encoding) : 1, ...(fmtp ? { fmtp } : {}),
       feedback: (media.rtcpFb ?? []).filter((fb) => Number(fb.payload) === payloadType).map((fb) => fb.type),
     });
   }
   return { codecs, telephoneEvent };
+}
+
+function cnameOf(ssrcs: SessionDescription['media'][number]['ssrcs']): string | null {
+  const value = (ssrcs ?? []).find((line) => line.attribute === 'cname')?.value;
+  return value === undefined ? null : String(value);
 }
 
 /**
@@ -115,8 +122,9 @@ export function readWebRtcSdp(sdp: string): WebRtcDescription {
   if (!/SAVPF$/.test(audio.protocol)) throw sdpError(`media protocol ${audio.protocol} is not WebRTC (UDP/TLS/RTP/SAVPF)`);
   const fingerprint = audio.fingerprint ?? session.fingerprint;
   if (!fingerprint) throw sdpError('WebRTC offer without DTLS fingerprint');
-  const algorithm = fingerprint.type.toLowerCase();
-  if (!['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'].includes(algorithm) || !/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+$/.test(fingerprint.hash)) {
+  const algorithm = String(fingerprint.type).toLowerCase();
+  const hash = String(fingerprint.hash);
+  if (!['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'].includes(algorithm) || !/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+$/.test(hash)) {
     throw sdpError('unusable DTLS fingerprint');
   }
   if (!(audio.iceUfrag ?? session.iceUfrag) || !(audio.icePwd ?? session.icePwd)) throw sdpError('WebRTC offer without ICE credentials');
@@ -128,16 +136,16 @@ export function readWebRtcSdp(sdp: string): WebRtcDescription {
   const ssrcLine = (audio.ssrcs ?? []).find((line) => line.attribute === 'cname') ?? audio.ssrcs?.[0];
   const direction = (audio.direction ?? session.direction ?? 'sendrecv') as MediaDirection;
   return {
-    dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: algorithm as types.FingerprintAlgorithm, value: fingerprint.hash.toUpperCase() }] },
+    dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: algorithm as types.FingerprintAlgorithm, value: hash.toUpperCase() }] },
     audio: {
       mid: audio.mid !== undefined ? String(audio.mid) : String(index),
       index,
       codecs,
       telephoneEvent,
       ssrc: ssrcLine ? Number(ssrcLine.id) : null,
-      cname: (audio.ssrcs ?? []).find((line) => line.attribute === 'cname')?.value ?? null,
+      cname: cnameOf(audio.ssrcs),
       direction,
-      extensions: (audio.ext ?? []).filter((ext) => ext.value >= 1 && ext.value <= 14).map((ext) => ({ uri: ext.uri, id: ext.value })),
+      extensions: (audio.ext ?? []).filter((ext) => ext.value >= 1 && ext.value <= 14).map((ext) => ({ uri: String(ext.uri), id: ext.value })),
     },
     media: session.media.map((m) => ({ type: m.type, protocol: m.protocol, mid: m.mid !== undefined ? String(m.mid) : null })),
   };
