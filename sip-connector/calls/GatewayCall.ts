@@ -149,6 +149,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     let offer: WebRtcDescription;
     try {
       offer = readWebRtcSdp(sdp);
+      // Refused (488) before the phone is asked anything: a re-offer must keep the call's codec.
+      leg.codecIn(offer);
     } catch {
       return undefined;
     }

@@ -18,7 +18,7 @@ export interface RegisteredUserCallsOptions {
   listen: TransportListenConfig;
 }
 
-/** Refused: the user calling is not known here, or is not who its credentials say. */
+/** Refused: the callee is a user of ours but is not registered anywhere (480 in SIP). */
 class UnavailableError extends ConfluxError {
   constructor(message: string) { super(message, 404, 480); }
 }
@@ -70,7 +70,6 @@ export class RegisteredUserCalls {
     }
     const user = verdict.username;
     const domain = registrar.domain;
-    let call: GatewayCall | null = null;
     try {
       const from = sip.remoteIdentity.uri;
       if (from.user !== user || !registrar.isLocalDomain(from.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
@@ -86,10 +85,9 @@ export class RegisteredUserCalls {
         if (bindings.length > 0) throw new UnsupportedError(`${target} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
         throw new UnavailableError(`${target} is not registered`);
       }
-      call = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
+      const started = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
         ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
       });
-      const started = call;
       this.#calls.set(sip.callId, started);
       started.once('ended', () => this.#calls.delete(sip.callId));
       const callerName = sip.remoteIdentity.displayName || user;

@@ -75,10 +75,16 @@ export class WebRtcMediaLeg {
   /** Takes the browser's answer to our offer: DTLS with its fingerprint, its audio as a producer. */
   async accept(answerSdp: string): Promise<void> {
     const answer = readWebRtcSdp(answerSdp);
-    const codec = answer.audio.codecs.find((c) => c.name === this.codec.name && c.payloadType === this.codec.payloadType);
-    if (!codec) throw new UnsupportedError(`SDP: the browser's answer lacks ${this.codec.name}`);
+    const codec = this.codecIn(answer);
     this.#remote = answer;
     await this.#connect(answer, codec);
+  }
+
+  /** The leg's codec as `description` writes it (same payload type); 488 when it lacks it. */
+  codecIn(description: WebRtcDescription): WebRtcOfferedCodec {
+    const codec = description.audio.codecs.find((c) => c.name === this.codec.name && c.payloadType === this.codec.payloadType);
+    if (!codec) throw new UnsupportedError(`SDP: the browser's description lacks ${this.codec.name}/${this.codec.payloadType}`);
+    return codec;
   }
 
   async #connect(remote: WebRtcDescription, codec: WebRtcOfferedCodec): Promise<void> {
@@ -116,19 +122,13 @@ export class WebRtcMediaLeg {
     if (!remote) throw new UnsupportedError('no offer to answer');
     const consumer = this.#consumer;
     const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
-    const codec = remote.audio.codecs.find((c) => c.name === this.codec.name && c.payloadType === this.codec.payloadType)!;
     return buildWebRtcAnswer({
-      offer: remote, codec,
+      offer: remote, codec: this.codecIn(remote),
       iceParameters: this.#transport.iceParameters, iceCandidates: this.#transport.iceCandidates,
       dtlsParameters: this.#transport.dtlsParameters,
       sending: consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null,
       sessionId: this.#sessionId, version: this.#version,
     });
-  }
-
-  /** The DTLS and ICE state of the transport, for diagnostics and tests. */
-  get state(): { ice: types.IceState; dtls: types.DtlsState } {
-    return { ice: this.#transport.iceState, dtls: this.#transport.dtlsState };
   }
 
   close(): void {

@@ -23,6 +23,26 @@ const USERS = [
 // Ports of the phone (287xx): away from the SIP peers of the other tests.
 const PHONE = { user: '1001', sipPort: 28710, ctrlPort: 28715, rtpPortMin: 28720, toneHz: PHONE_HZ, lifetimeMs: 170_000 };
 const HZ_TOLERANCE = 25;
+
+/** baresip as extension 1001, registered to the server over UDP and answering every call. */
+async function registeredPhone(server: ConfluxServer, ports: typeof PHONE): Promise<BaresipPhone> {
+  const phone = await BaresipPhone.start({
+    ...ports, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
+  });
+  await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+  return phone;
+}
+
+/** For afterAll: the page (and a browser of the test's own), the phone, every other peer, the server, the directory. */
+async function stopAll(parts: { web?: SipWebPhone; browser?: Browser; phone?: BaresipPhone; server?: ConfluxServer; workDir?: string }): Promise<void> {
+  if (parts.web?.consoleErrors.length) console.log('page errors:', parts.web.consoleErrors);
+  await parts.web?.close();
+  await parts.browser?.close();
+  await parts.phone?.stop();
+  await stopAllPeers();
+  await parts.server?.close();
+  if (parts.workDir) rmSync(parts.workDir, { recursive: true, force: true });
+}
 /** A narrow RTC range: the phone leg's socket must land in it. */
 const RTC_PORTS = { min: 46200, max: 46299 };
 
@@ -41,22 +61,12 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
       sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS },
     });
     idleSockets = ownUdpSockets();
-    phone = await BaresipPhone.start({
-      ...PHONE, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
-    });
-    await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+    phone = await registeredPhone(server, PHONE);
     web = await SipWebPhone.launch(tone.toneFile, library);
     expect(await web.register(`ws://${DOMAIN}:${server.sip!.ports.ws}`, `sip:alice@${DOMAIN}`, USERS[0]!.password)).toBe('registered');
   });
 
-  afterAll(async () => {
-    if (web?.consoleErrors.length) console.log('page errors:', web.consoleErrors);
-    await web?.close();
-    await phone?.stop();
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAll({ web, phone, server, workDir }));
 
   it('connects the call: both hear each other, hold and resume, keys both ways; the browser hanging up ends it', async () => {
     const outcome = await web.call(`sip:1001@${DOMAIN}`);
@@ -192,23 +202,12 @@ describe('SIP-WebRTC gateway over secure WebSocket (WSS): JsSIP in Chromium call
     server = await startTestServer({
       sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wssPort: 0, tls: { certFile, keyFile }, domain: DOMAIN, users: USERS },
     });
-    phone = await BaresipPhone.start({
-      ...PHONE, sipPort: 28740, ctrlPort: 28745, rtpPortMin: 28750,
-      registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
-    });
-    await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+    phone = await registeredPhone(server, { ...PHONE, sipPort: 28740, ctrlPort: 28745, rtpPortMin: 28750 });
     browser = await launchBrowser({ fakeAudioFile: tone.toneFile, extraArgs: ['--ignore-certificate-errors'] });
     web = await SipWebPhone.launch(tone.toneFile, 'jssip', browser);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await browser?.close();
-    await phone?.stop();
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAll({ web, browser, phone, server, workDir }));
 
   it('registers over WSS and the call carries audio both ways', async () => {
     expect(await web.register(`wss://${DOMAIN}:${server.sip!.ports.wss}`, `sip:alice@${DOMAIN}`, USERS[0]!.password)).toBe('registered');
