@@ -1,22 +1,12 @@
 /**
- * Deterministic input mutation for the fuzz tests (SIP messages, SDP bodies): a small PRNG, so a failure
- * replays from its seed, and byte, line and token mutations.
+ * Deterministic input mutation for the fuzz tests (SIP messages, SDP bodies): byte, line and token
+ * mutations driven by the media tests' seeded PRNG, so a failure replays from its seed.
  */
-
-/** Small deterministic PRNG so a failure can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from '../media/support/tone.js';
 
 export const INTERESTING = ['\r\n', ' ', '\t', ':', ';', ',', '"', '<', '>', '@', '[', ']', '%', '=', '\\', '\0', '\u00ff', '日', 'SIP/2.0', 'sip:', ';branch=', 'Content-Length: 99999'];
 
+/** One to three random mutations of `input`. */
 export function mutate(input: Buffer, next: () => number): Buffer {
   let b = Buffer.from(input);
   const ops = 1 + Math.floor(next() * next() * 3);
