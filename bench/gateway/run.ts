@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -29,6 +29,21 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
 const users = Array.from({ length: CALLS }, (_, i) => [
   { username: `web${i}`, password: `web-secret-${i}` }, { username: `phone${i}`, password: `phone-secret-${i}` },
 ]).flat();
+
+/** CPU seconds of each thread of a process, by thread id, with its name. */
+function threadSeconds(pid: number): Map<string, { name: string; seconds: number }> {
+  const out = new Map<string, { name: string; seconds: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.split(') ')[1]!.split(' ');
+      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
 
 /** utime + stime of a process and of its child processes (mediasoup workers), in seconds. */
 function cpuSeconds(pid: number): { server: number; workers: number } {
@@ -58,7 +73,7 @@ async function main(): Promise<void> {
     mediasoup: { numWorkers: 1 },
     auth: { apiKey: 'bench-api-key-0123456789', jwtSecret: 'bench-jwt-secret-0123456789-0123456789' },
     sip: { host: HOST, udpPort: PORTS.sip, tcpPort: null, wsPort: PORTS.ws, domain: HOST, users, rateLimit: null, maxCalls: CALLS * 4 },
-    log: { level: 'warn' },
+    log: { level: process.env.GATEWAY_LOG_LEVEL ?? 'warn' },
     dataDir: join(dir, 'data'),
   }));
   const server = spawn('npx', ['tsx', 'server/main.ts'], {
@@ -95,6 +110,8 @@ async function main(): Promise<void> {
       registrar: `sip:${HOST}:${PORTS.sip}`, aor: `sip:phone${i}@${HOST}`, credentials: { username: `phone${i}`, password: `phone-secret-${i}` },
     }));
     await Promise.all(registrations.map((r) => new Promise<void>((resolve) => { r.once('registered', () => resolve()); r.start(); })));
+    // Registrations start the gateway's relay thread: idle is measured once it has settled.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     const idle = await sampleCpu(pid, 5);
     for (let i = 0; i < CALLS; i++) {
       const page = await SipWebPhone.launch(join(dir, 'tone.wav'), 'jssip', browser);
@@ -103,22 +120,35 @@ async function main(): Promise<void> {
       if (state !== 'registered') throw new Error(`web${i}: ${state}`);
     }
     const setups: number[] = [];
+    const answers: number[] = [];
     await Promise.all(pages.map(async (page, i) => {
-      const started = performance.now();
       const outcome = await page.call(`sip:phone${i}@${HOST}`);
       if (outcome !== 'confirmed') throw new Error(`call ${i}: ${outcome}`);
-      setups.push(performance.now() - started);
+      const t = await page.timings();
+      setups.push(t.confirmed! - t.call!);
+      answers.push(t.accepted! - t.sending!);
     }));
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const heardBefore = [...received];
+    const threadsBefore = threadSeconds(pid);
     const busy = await sampleCpu(pid, WINDOW_SECONDS);
+    const threadsAfter = threadSeconds(pid);
     const phonesHearing = received.filter((count, i) => count - (heardBefore[i] ?? 0) > WINDOW_SECONDS * 40).length;
     const browsersHearing = (await Promise.all(pages.map((page) => page.stats()))).filter((stats) => (stats['inbound-rtp'] ?? 0) > 100).length;
     setups.sort((a, b) => a - b);
+    answers.sort((a, b) => a - b);
+    const threads = [...threadsAfter].map(([tid, { name, seconds }]) => ({ name, tid,
+      percent: ((seconds - (threadsBefore.get(tid)?.seconds ?? 0)) / WINDOW_SECONDS) * 100 }))
+      .filter((thread) => thread.percent >= 0.5).sort((a, b) => b.percent - a.percent);
     const perCall = (busy.server + busy.workers - idle.server - idle.workers) / CALLS;
-    console.log(`gateway calls: ${CALLS} (JsSIP/Chromium ⇄ PCMU phones; phone→browser untranscoded, browser→phone through the room mixer)`);
+    console.log(`gateway calls: ${CALLS} (JsSIP/Chromium ⇄ PCMU phones, relayed untranscoded both ways)`);
     console.log(`media: ${phonesHearing}/${CALLS} phones and ${browsersHearing}/${CALLS} browsers receiving`);
-    console.log(`call setup: p50 ${percentile(setups, 50).toFixed(0)} ms, p95 ${percentile(setups, 95).toFixed(0)} ms`);
+    console.log(`call setup as the browser sees it (call() to ACK, ICE gathering included): p50 ${percentile(setups, 50).toFixed(0)} ms, `
+      + `p95 ${percentile(setups, 95).toFixed(0)} ms`);
+    console.log(`INVITE sent to 200 OK received (digest challenge, both legs, the phone answering at once): p50 `
+      + `${percentile(answers, 50).toFixed(0)} ms, p95 ${percentile(answers, 95).toFixed(0)} ms (goal p95 ≤ 300 ms)`);
+    console.log(`server threads busy with calls: ${threads.map((t) => `${String(t.tid) === String(pid) ? 'main' : `${t.name}/${t.tid}`} `
+      + `${t.percent.toFixed(1)} %`).join(', ')}`);
     console.log(`server CPU idle: node ${idle.server.toFixed(1)} %, mediasoup ${idle.workers.toFixed(1)} % of a core`);
     console.log(`server CPU with calls: node ${busy.server.toFixed(1)} %, mediasoup ${busy.workers.toFixed(1)} % of a core`);
     console.log(`per call: ${perCall.toFixed(2)} % of a core (goal ≤ 0.5 %)`);

@@ -2,7 +2,7 @@ import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { Participant } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
-import type { SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
+import { RELAY_MIXER_LABEL, type SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
 import type { SipServer } from '../../sip-connector/SipServer.js';
 import type { MixerStats } from '../../sip-connector/media/mixerProtocol.js';
 
@@ -101,17 +101,17 @@ export class Metrics {
       if (!snapshot || performance.now() - snapshot.at > 500) {
         snapshot = {
           at: performance.now(),
-          stats: Promise.all(calls.mixedRooms.map(async (room) => ({
-            room, stats: await (await calls.audioBridge(room))?.mixer.stats().catch(() => undefined),
-          }))).then((all) => all.filter((entry): entry is { room: string; stats: MixerStats } => entry.stats !== undefined)),
+          stats: calls.mixerThreads().then((threads) => Promise.all(threads.map(async ({ label, mixer }) => ({
+            room: label, stats: await mixer.stats().catch(() => undefined),
+          })))).then((all) => all.filter((entry): entry is { room: string; stats: MixerStats } => entry.stats !== undefined)),
         };
       }
       return snapshot.stats;
     };
     new Gauge({
-      name: 'conflux_mixer_rooms', help: 'Rooms with a running mixer thread', registers,
+      name: 'conflux_mixer_rooms', help: 'Rooms with a running mixer thread of their own', registers,
       async collect() {
-        this.set((await mixerStats()).length);
+        this.set((await mixerStats()).filter(({ room }) => room !== RELAY_MIXER_LABEL).length);
       },
     });
     const perRoom = (name: string, help: string, pick: (stats: MixerStats) => number, kind: 'counter' | 'gauge') => {
@@ -131,6 +131,8 @@ export class Metrics {
     perRoom('conflux_mixer_rtp_rejected_total', 'Datagrams refused before the mixer (not negotiated RTP, oversized, or not from the latched source)',
       (st) => st.rtpRejected, 'counter');
     perRoom('conflux_mixer_packets_in_total', 'RTP packets received by the mixer', (st) => st.packetsIn, 'counter');
+    perRoom('conflux_mixer_relayed_packets_total', 'RTP packets relayed untranscoded (two-party calls sharing a codec)',
+      (st) => st.relayedPackets, 'counter');
     perRoom('conflux_mixer_utilization', 'Busy share of each room mixer thread', (st) => st.utilization, 'gauge');
   }
 }

@@ -63,8 +63,9 @@ const BROWSER_RING_TIMEOUT_MS = 30_000;
  * A back-to-back call between a browser SIP client (WebRTC: ICE, DTLS-SRTP) and a phone (plain RTP), either
  * way round, anchored in a private two-party room: the phone is a phone leg of the room (dialled, or taken
  * in), the browser joins it with a WebRTC media leg, and the caller is answered only once the callee has.
- * The phone's audio reaches the browser untranscoded (a consumer of its producer); the browser's reaches
- * the phone through the room's mixer. Either side hanging up ends both: one `end(reason)`.
+ * Both ends share a codec, and audio is relayed untranscoded both ways: the phone's reaches the browser as
+ * a consumer of its producer, the browser's reaches the phone on the relay thread all gateway calls share
+ * (no mixer of the room's own). Either side hanging up ends both: one `end(reason)`.
  */
 export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   readonly info: GatewayCallInfo;
@@ -110,7 +111,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#room = room;
     const result = await this.#context.calls.dialContact({
       room: room.name, target: binding.contact.uri, destination: binding.source, from: this.info.from,
-      displayName: callerName, codecs,
+      displayName: callerName, codecs, relay: true,
     }, (callId) => {
       this.info.contactCallId = callId;
       this.#phoneCallId = callId;
@@ -181,7 +182,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
       this.#leg = leg;
       await this.#callBrowser(binding, leg.offer(negotiated.telephoneEvent), callerName, leg);
-    });
+    }, { relay: true });
     if (this.#ended || !leg) return;
     await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
     this.info.state = 'active';

@@ -46,12 +46,19 @@ interface PhoneLeg {
 interface RoomFeed {
   transport: types.PlainTransport;
   consumer: types.Consumer;
+  sourceId: string;
+  /** The codec's name as the mixer knows it (e.g. PCMU). */
+  codec: string;
 }
 
 /**
  * The MCU side of one room. Phone legs are sources and legs of a mixer thread: each phone hears the
  * mix of everyone else (browsers consumed out of mediasoup, other phones straight from the mixer),
  * and each phone's own audio is relayed untranscoded into a mediasoup producer that browsers consume.
+ *
+ * A relay bridge (a two-party call whose ends share a codec) mixes nothing: on a mixer thread shared
+ * with other such calls, the phone hears the other party's packets as they are (`RtpRelayLeg`), and
+ * nothing is decoded or encoded either way.
  */
 export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   readonly #room: Room;
@@ -62,16 +69,22 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   readonly #feeds = new Map<string, Promise<RoomFeed | null>>();
   readonly #logger: Logger;
   readonly #detach: Array<() => void> = [];
+  /** The mixer is shared with other relay bridges: closing this bridge removes only what it added. */
+  readonly #relay: boolean;
   #closed = false;
 
-  private constructor(room: Room, mixer: MixerThread, mediaIp: string) {
+  private constructor(room: Room, mixer: MixerThread, mediaIp: string, relay: boolean) {
     super();
     this.#room = room;
     this.#mixer = mixer;
     this.#mediaIp = mediaIp;
+    this.#relay = relay;
     this.#logger = createLogger('room-audio-bridge', { roomId: room.name });
-    mixer.on('dtmf', (sourceId, event) => this.#onDtmf(sourceId, event));
-    mixer.on('exit', () => this.close('mixer-exit'));
+    const onDtmf = (sourceId: string, event: DtmfEvent) => this.#onDtmf(sourceId, event);
+    const onExit = () => this.close('mixer-exit');
+    mixer.on('dtmf', onDtmf);
+    mixer.on('exit', onExit);
+    this.#detach.push(() => mixer.off('dtmf', onDtmf), () => mixer.off('exit', onExit));
     const onNewProducer = (participantId: string, producer: types.Producer<ProducerAppData>) => {
       if (this.#isRoomAudio(participantId, producer)) this.#feed(producer);
     };
@@ -93,13 +106,38 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   /** Starts the room's mixer and feeds it every browser audio producer already in the room. */
   static async create(room: Room, mediaIp: string, mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<RoomAudioBridge> {
     const mixer = await MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
-    const bridge = new RoomAudioBridge(room, mixer, mediaIp);
+    return RoomAudioBridge.#attach(new RoomAudioBridge(room, mixer, mediaIp, false));
+  }
+
+  /**
+   * A relay bridge on `mixer`, a thread shared with other relay bridges (see `startRelayMixer`): for a room
+   * of one phone and one party sharing its codec, whose audio is forwarded both ways untranscoded.
+   */
+  static relay(room: Room, mediaIp: string, mixer: MixerThread): RoomAudioBridge {
+    return RoomAudioBridge.#attach(new RoomAudioBridge(room, mixer, mediaIp, true));
+  }
+
+  /** Starts a mixer thread for relay bridges to share; it binds like a room's. */
+  static async startRelayMixer(mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<MixerThread> {
+    const mixer = await MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
+    // Every relay bridge on it listens for its DTMF and its exit.
+    mixer.setMaxListeners(0);
+    return mixer;
+  }
+
+  static #attach(bridge: RoomAudioBridge): RoomAudioBridge {
+    const room = bridge.#room;
     for (const participant of room.participants) {
       for (const producer of participant.producers.values()) {
         if (bridge.#isRoomAudio(participant.id, producer)) bridge.#feed(producer);
       }
     }
     return bridge;
+  }
+
+  /** Whether this bridge relays (untranscoded, on a shared thread) rather than mixes. */
+  get relays(): boolean {
+    return this.#relay;
   }
 
   get closed(): boolean {
@@ -130,13 +168,17 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       try {
         const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: this.#room.router.rtpCapabilities, paused: true });
         const codec = consumer.rtpParameters.codecs[0]!;
+        const sourceId = `room:${producer.id}`;
+        const codecName = codec.mimeType.split('/')[1]!;
         const port = await this.#mixer.addSource({
-          sourceId: `room:${producer.id}`, codec: codec.mimeType.split('/')[1]!, payloadType: codec.payloadType,
-          clockRate: codec.clockRate, channels: codec.channels ?? 1,
+          sourceId, codec: codecName, payloadType: codec.payloadType,
+          clockRate: codec.clockRate, channels: codec.channels ?? 1, ...(this.#relay ? { mixed: false } : {}),
         });
         await transport.connect({ ip: LOOPBACK, port });
         await consumer.resume();
-        return { transport, consumer };
+        const feed = { transport, consumer, sourceId, codec: codecName };
+        if (this.#relay) await this.#wireRelays(feed);
+        return feed;
       } catch (error) {
         transport.close();
         throw error;
@@ -158,6 +200,31 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   }
 
   /**
+   * Points every sending phone leg of a relay bridge at `feed` (the other party's audio), or at the first
+   * feed there is; a feed in another codec is not relayed (the call must not have been set up that way).
+   */
+  async #wireRelays(feed?: RoomFeed, legIds: string[] = [...this.#legs.keys()]): Promise<void> {
+    const source = feed ?? await this.#firstFeed();
+    for (const legId of legIds) {
+      const leg = this.#legs.get(legId);
+      if (!leg?.sending || !source) continue;
+      if (source.codec.toLowerCase() !== leg.negotiated.codec.name.toLowerCase()) {
+        this.#logger.warn({ legId, feed: source.codec, phone: leg.negotiated.codec.name }, 'cannot relay between different codecs');
+        continue;
+      }
+      await this.#mixer.setRelaySource(legId, source.sourceId);
+    }
+  }
+
+  async #firstFeed(): Promise<RoomFeed | null> {
+    for (const feeding of this.#feeds.values()) {
+      const feed = await feeding;
+      if (feed) return feed;
+    }
+    return null;
+  }
+
+  /**
    * Opens the phone's RTP socket on the media interface and returns its port (for our SDP). The phone
    * is heard by nobody and hears nothing until `admit`. With SDES keys, the socket takes SRTP only and
    * everything sent from it is SRTP.
@@ -172,7 +239,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
         sourceId: legId, codec: negotiated.codec.name, payloadType: negotiated.codec.payloadType,
         clockRate: negotiated.codec.clockRate, channels: negotiated.codec.channels,
         ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
-        bindAddress: this.#mediaIp, latch: true, ...srtpSpec(negotiated),
+        bindAddress: this.#mediaIp, latch: true, ...srtpSpec(negotiated), ...(this.#relay ? { mixed: false } : {}),
       });
       await this.#mixer.muteSource(legId, true);
       return port;
@@ -267,7 +334,14 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       legId, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate, ptime: negotiated.ptime,
       ownSourceIds: [legId], destination: { ip: negotiated.remote.address, port: negotiated.remote.port },
       ...(negotiated.telephoneEvent ? { dtmfPayloadType: negotiated.telephoneEvent.payloadType } : {}),
+      ...(this.#relay ? { relayFrom: null } : {}),
     });
+    if (this.#relay) {
+      // Marked sending first: the wiring only points legs that send.
+      const leg = this.#legs.get(legId);
+      if (leg) leg.sending = true;
+      await this.#wireRelays(undefined, [legId]);
+    }
   }
 
   /**
@@ -276,6 +350,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
    */
   async playPrompt(legId: string, samples: Int16Array | null): Promise<void> {
     const leg = this.#leg(legId);
+    if (this.#relay) throw new InvalidStateError('a relayed call plays no prompts');
     if (!leg.sending) {
       await this.#addMixerLeg(legId, leg.negotiated);
       leg.sending = true;
@@ -338,16 +413,29 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     if (event.type === 'end' && this.#legs.has(sourceId)) this.safeEmit('dtmf', sourceId, event.digit, event.durationMs ?? 0);
   }
 
-  /** Stops the mixer and every feed. */
+  /** Stops the mixer (a relay bridge: its own sources and legs on the shared one) and every feed. */
   close(reason: BridgeCloseReason = 'released'): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const off of this.#detach.splice(0)) off();
-    for (const feeding of this.#feeds.values()) void feeding.then((feed) => feed?.transport.close());
+    const mixer = this.#mixer;
+    const shared = this.#relay && reason !== 'mixer-exit';
+    for (const feeding of this.#feeds.values()) {
+      void feeding.then((feed) => {
+        feed?.transport.close();
+        if (feed && shared) void mixer.removeSource(feed.sourceId).catch(() => false);
+      });
+    }
     this.#feeds.clear();
-    for (const leg of this.#legs.values()) leg.transport?.close();
+    for (const [legId, leg] of this.#legs) {
+      leg.transport?.close();
+      if (shared) {
+        void mixer.removeLeg(legId).catch(() => false);
+        void mixer.removeSource(legId).catch(() => false);
+      }
+    }
     this.#legs.clear();
-    void this.#mixer.close();
+    if (!this.#relay) void mixer.close();
     this.safeEmit('close', reason);
   }
 }

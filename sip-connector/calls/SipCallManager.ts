@@ -21,6 +21,7 @@ import {
 } from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
+import type { MixerThread } from '../media/MixerThread.js';
 import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type {
@@ -37,6 +38,8 @@ interface InboundPlan {
   trunkId: string | null;
   rule: DispatchRule | null;
   callerNumber: string;
+  /** The room is a two-party call whose audio is relayed untranscoded (see ContactDialRequest.relay). */
+  relay?: boolean;
 }
 
 /** A call we place, through a trunk or to a registered contact. */
@@ -89,6 +92,8 @@ interface CallRecord {
 }
 
 const ENDED_HISTORY = 200;
+/** The `room` label of the shared relay thread in mixer metrics. */
+export const RELAY_MIXER_LABEL = '(relay)';
 /** Digest failures that mean wrong credentials (403); any other failure is answered with a new challenge. */
 const GUESS_FAILURES: ReadonlySet<string> = new Set(['unknown-user', 'wrong-credentials', 'replayed', 'qop-required', 'incomplete', 'unsupported-algorithm']);
 const MEDIA_CHECK_INTERVAL_MS = 2000;
@@ -120,6 +125,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #calls = new Map<string, CallRecord>();
   readonly #ended: SipCallInfo[] = [];
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
+  /** The mixer thread every relay bridge (gateway call) shares. */
+  #relayThread: Promise<MixerThread> | null = null;
   readonly #digest = new Map<string, DigestServer>();
   readonly #prompts = new PromptLibrary();
   readonly #logger: Logger = createLogger('sip-calls');
@@ -180,6 +187,19 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     return bridge && !bridge.closed ? bridge : undefined;
   }
 
+  /**
+   * Every running mixer thread, for metrics: each room's own under the room's name, and the one relay
+   * bridges share under `RELAY_MIXER_LABEL`.
+   */
+  async mixerThreads(): Promise<Array<{ label: string; mixer: MixerThread }>> {
+    const rooms = await Promise.all([...this.#bridges].map(async ([room, bridge]) => {
+      const ready = await bridge.catch(() => undefined);
+      return ready && !ready.closed && !ready.relays ? [{ label: room, mixer: ready.mixer }] : [];
+    }));
+    const relay = await this.#relayThread?.catch(() => undefined);
+    return [...rooms.flat(), ...(relay ? [{ label: RELAY_MIXER_LABEL, mixer: relay }] : [])];
+  }
+
   /** Rooms with a running mixer. */
   get mixedRooms(): string[] {
     return [...this.#bridges.keys()];
@@ -228,11 +248,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * (the other side of a gateway call has answered); a rejection refuses the phone with its status
    * (a ConfluxError's, else 480). Resolves with the call's id once answered and joined.
    */
-  async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: (negotiated: NegotiatedAudio) => Promise<void>): Promise<SipCallInfo> {
+  async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: (negotiated: NegotiatedAudio) => Promise<void>,
+    options: { relay?: boolean } = {}): Promise<SipCallInfo> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
     return this.#answerIntoRoom(sip, {
       room, codecs, mediaEncryption: 'none', trunkId: null, rule: null, callerNumber: userOf(sip.remoteIdentity.uri),
+      relay: options.relay === true,
     }, answerWhen);
   }
 
@@ -243,7 +265,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const negotiated = negotiateOffer(offer, plan.codecs, plan.mediaEncryption);
     const { room } = await this.#options.rooms.getOrCreate(plan.room);
     const legId = sip.callId;
-    const { bridge, port, seat } = await this.#seatPhone(room, legId, negotiated);
+    const { bridge, port, seat } = await this.#seatPhone(room, legId, negotiated, plan.relay === true);
     // A CANCEL answered while the room and its mixer were being set up already ended the INVITE: its
     // 'failed' event is gone, so without this check the call would be answered into nothing and joined.
     if (sip.state === 'ended') {
@@ -434,7 +456,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (crypto[0]) {
       provisional.srtp = { suite: crypto[0].suite, tag: crypto[0].tag, inboundKey: randomBytes(SRTP_KEY_MATERIAL_LENGTH).toString('base64'), outboundKey: crypto[0].key };
     }
-    const { bridge, port, seat } = await this.#seatPhone(room, legId, provisional);
+    const { bridge, port, seat } = await this.#seatPhone(room, legId, provisional, request.relay === true);
     const sessionId = String(randomInt(1, 2 ** 31));
     const offer = createOffer(codecs, { address: this.#options.mediaAnnouncedAddress, port }, sessionId, 1, crypto);
     let sip: OutgoingCall;
@@ -643,10 +665,10 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * Keeps the call's seat in the room and opens its phone socket; a full room refuses it (486) before it is
    * answered or dialled, and a socket that cannot open gives the seat back.
    */
-  async #seatPhone(room: Room, legId: string, negotiated: NegotiatedAudio): Promise<{ bridge: RoomAudioBridge; port: number; seat: RoomSeat }> {
+  async #seatPhone(room: Room, legId: string, negotiated: NegotiatedAudio, relay: boolean): Promise<{ bridge: RoomAudioBridge; port: number; seat: RoomSeat }> {
     const seat = room.reserveSeat();
     try {
-      return { ...await this.#openPhone(room, legId, negotiated), seat };
+      return { ...await this.#openPhone(room, legId, negotiated, relay), seat };
     } catch (error) {
       seat.release();
       throw error;
@@ -657,9 +679,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * Opens the phone's socket on the room's bridge. A bridge whose last leg just ended closes itself, so
    * a call racing that close gets a fresh bridge instead of failing.
    */
-  async #openPhone(room: Room, legId: string, negotiated: NegotiatedAudio): Promise<{ bridge: RoomAudioBridge; port: number }> {
+  async #openPhone(room: Room, legId: string, negotiated: NegotiatedAudio, relay: boolean): Promise<{ bridge: RoomAudioBridge; port: number }> {
     for (let attempt = 1; ; attempt++) {
-      const bridge = await this.#bridgeFor(room);
+      const bridge = await this.#bridgeFor(room, relay);
       try {
         return { bridge, port: await bridge.openPhone(legId, negotiated) };
       } catch (error) {
@@ -668,13 +690,19 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
   }
 
-  async #bridgeFor(room: Room): Promise<RoomAudioBridge> {
+  /**
+   * The room's bridge, created on its first phone: a mixer thread of its own, or (`relay`, a two-party call
+   * sharing a codec) a relay bridge on the thread all such calls share.
+   */
+  async #bridgeFor(room: Room, relay: boolean): Promise<RoomAudioBridge> {
     let bridge = this.#bridges.get(room.name);
     if (bridge) {
       const existing = await bridge;
       if (!existing.closed) return existing;
     }
-    bridge = RoomAudioBridge.create(room, this.#options.mediaListenIp, this.#options.mixer);
+    bridge = relay
+      ? this.#relayMixer().then((mixer) => RoomAudioBridge.relay(room, this.#options.mediaListenIp, mixer))
+      : RoomAudioBridge.create(room, this.#options.mediaListenIp, this.#options.mixer);
     this.#bridges.set(room.name, bridge);
     const created = await bridge.catch((error: unknown) => {
       this.#bridges.delete(room.name);
@@ -693,6 +721,26 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       }
     });
     return created;
+  }
+
+  /** The mixer thread relay bridges share, started on first use (or by `warmRelay`) and again after it died. */
+  #relayMixer(): Promise<MixerThread> {
+    if (!this.#relayThread) {
+      const starting = RoomAudioBridge.startRelayMixer(this.#options.mixer);
+      this.#relayThread = starting;
+      starting.then((mixer) => mixer.once('exit', () => {
+        if (this.#relayThread === starting) this.#relayThread = null;
+      }), () => {
+        if (this.#relayThread === starting) this.#relayThread = null;
+      });
+    }
+    return this.#relayThread;
+  }
+
+  /** Starts the shared relay thread ahead of the first gateway call, so that call does not wait for it. */
+  warmRelay(): void {
+    if (this.#closing) return;
+    this.#relayMixer().catch((error: unknown) => this.#logger.warn({ err: error }, 'cannot start the relay mixer'));
   }
 
   /** Ends calls whose phone stopped sending RTP (unless it is on hold and so not expected to send). */
@@ -725,6 +773,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BYE_WAIT_MS).unref())]);
     for (const bridge of this.#bridges.values()) void bridge.then((b) => b.close(), () => undefined);
     this.#bridges.clear();
+    const relay = this.#relayThread;
+    this.#relayThread = null;
+    await relay?.then((mixer) => mixer.close(), () => undefined);
   }
 
   protected override onListenerError(event: string, error: unknown): void {

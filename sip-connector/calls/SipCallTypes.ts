@@ -61,6 +61,11 @@ export interface ContactDialRequest {
   /** Codecs offered, most preferred first. */
   codecs: PhoneCodecName[];
   ringTimeoutSeconds?: number;
+  /**
+   * The room is a two-party call whose other party shares the phone's codec: its audio is relayed both ways
+   * untranscoded, on a thread all such calls share, instead of a mixer thread of the room's own.
+   */
+  relay?: boolean;
 }
 
 export interface DialOutResult {

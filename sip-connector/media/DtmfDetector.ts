@@ -48,6 +48,11 @@ export class DtmfDetector {
     private readonly timeoutMs = 1000,
   ) {}
 
+  /** Whether an event is in progress (its end not seen yet): `poll` must keep being called. */
+  get active(): boolean {
+    return this.current !== null;
+  }
+
   /** Feeds one telephone-event RTP packet. */
   push(packet: RtpPacket, nowMs: number): void {
     let te;

@@ -186,7 +186,12 @@ export class MixEngine {
   }
 
   /** Snapshot of the counters. */
-  stats(): MixEngineStats {
+  /** Whether there is nothing to tick: no source to decode, no leg to send to. */
+  get idle(): boolean {
+    return this.sources.size === 0 && this.legs.size === 0;
+  }
+
+    stats(): MixEngineStats {
     let concealedFrames = 0;
     let latePackets = 0;
     let malformedPackets = 0;

@@ -18,6 +18,7 @@ export class MixerClock {
   private origin = 0;
   private k = 0;
   private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
   readonly stats: MixerClockStats = { ticks: 0, lateTicks: 0, maxLatenessMs: 0, skippedTicks: 0 };
 
   constructor(
@@ -30,14 +31,21 @@ export class MixerClock {
 
   /** Starts ticking; the first tick is due immediately. */
   start(): void {
-    if (this.timer) return;
+    if (this.ticking) return;
+    this.ticking = true;
     this.origin = performance.now();
     this.k = 0;
     this.run();
   }
 
+  /** Whether the clock is ticking. */
+  get running(): boolean {
+    return this.ticking;
+  }
+
   /** Stops ticking. */
   stop(): void {
+    this.ticking = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -52,7 +60,8 @@ export class MixerClock {
       this.stats.skippedTicks += skip;
       due = this.origin + this.k * this.periodMs;
     }
-    while (due <= now) {
+    // A tick may stop the clock: then nothing more runs and nothing is rescheduled.
+    while (due <= now && this.ticking) {
       const lateness = now - due;
       if (lateness > this.stats.maxLatenessMs) this.stats.maxLatenessMs = lateness;
       if (lateness > this.lateThresholdMs) this.stats.lateTicks++;
@@ -61,6 +70,6 @@ export class MixerClock {
       this.k++;
       due = this.origin + this.k * this.periodMs;
     }
-    this.timer = setTimeout(this.run, Math.max(0, due - performance.now()));
+    if (this.ticking) this.timer = setTimeout(this.run, Math.max(0, due - performance.now()));
   };
 }

@@ -141,6 +141,11 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
     return this.request({ op: 'setForward', sourceId, forward }) as Promise<void>;
   }
 
+  /** Points a relay leg at the source whose packets it forwards (null: none, it sends nothing). */
+  setRelaySource(legId: string, sourceId: string | null): Promise<void> {
+    return this.request({ op: 'setRelaySource', legId, sourceId }) as Promise<void>;
+  }
+
   /** Packets and idle time per source (media timeouts), with latched remote addresses. */
   sourceActivity(): Promise<MixerSourceActivity[]> {
     return this.request({ op: 'sourceActivity' }) as Promise<MixerSourceActivity[]>;

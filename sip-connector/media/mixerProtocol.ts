@@ -21,6 +21,11 @@ export interface MixerSourceSpec {
    * (failures dropped), what legs send from the socket is protected with ours.
    */
   srtp?: { suite: SrtpSuite; inboundKey: string; outboundKey: string };
+  /**
+   * false: the source is never decoded nor mixed, only relayed (to `forward` and to relay legs), for a call
+   * whose two ends share a codec; its DTMF is still reported. Default true.
+   */
+  mixed?: boolean;
 }
 
 /** Where a source's audio packets are relayed (a mediasoup producer), SSRC rewritten. */
@@ -56,6 +61,11 @@ export interface MixerLegSpec {
   ownSourceIds: string[];
   destination: { ip: string; port: number };
   dtmfPayloadType?: number;
+  /**
+   * Present: a relay leg, which forwards this source's packets untranscoded instead of hearing a mix
+   * (null: no source yet; see `setRelaySource`).
+   */
+  relayFrom?: string | null;
 }
 
 /** Timing and traffic counters of the mixer thread. */
@@ -72,6 +82,8 @@ export interface MixerStats extends MixEngineStats {
   srtpDropped: number;
   /** Datagrams refused on receipt, all sources: not negotiated RTP, oversized, or not from the latched address. */
   rtpRejected: number;
+  /** Packets relay legs sent untranscoded (audio and DTMF). */
+  relayedPackets: number;
   /** Share of the worker's event loop spent busy, 0..1. */
   utilization: number;
 }
@@ -108,6 +120,7 @@ export type MixerRequest =
   | { id: number; op: 'playPrompt'; legId: string; samples: Int16Array; sampleRate: number }
   | { id: number; op: 'setLegIsolated'; legId: string; isolated: boolean }
   | { id: number; op: 'setForward'; sourceId: string; forward: MixerForward }
+  | { id: number; op: 'setRelaySource'; legId: string; sourceId: string | null }
   | { id: number; op: 'close' };
 
 /** Messages from the worker: replies to requests, or unsolicited events. */

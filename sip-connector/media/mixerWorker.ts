@@ -3,11 +3,15 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaConfigError } from './MediaConfigError.js';
 import { AudioLevelStamp } from './AudioLevelStamp.js';
+import { DtmfDetector } from './DtmfDetector.js';
 import { MixEngine } from './MixEngine.js';
 import { MixerClock } from './MixerClock.js';
+import { RtpPacket } from './RtpPacket.js';
+import { RtpRelayLeg } from './RtpRelayLeg.js';
 import { isNegotiatedRtp, RtpSourceLatch } from './RtpSourceLatch.js';
 import { RtpStreamContinuity } from './RtpStreamContinuity.js';
 import { SrtpContext } from './SrtpContext.js';
+import type { DtmfEvent } from './DtmfDetector.js';
 import type {
   MixerForward, MixerLegSpec, MixerMessage, MixerRequest, MixerSourceActivity, MixerSourceSpec, MixerStats, MixerThreadOptions,
 } from './mixerProtocol.js';
@@ -39,8 +43,16 @@ interface SourceTraffic {
 const activity = new Map<string, SourceTraffic>();
 /** SDES-SRTP sources: the phone's key unprotects what arrives, ours protects what legs send from the socket. */
 const srtpContexts = new Map<string, { inbound: SrtpContext; inboundKey: string; outbound: SrtpContext; outboundKey: string }>();
+/** Sources that are only relayed, never decoded: their key presses are read here, not by the engine. */
+const unmixed = new Map<string, { detector: DtmfDetector | null; muted: boolean }>();
+/** Legs forwarding one source untranscoded, and by source the legs forwarding it. */
+const relayLegs = new Map<string, RtpRelayLeg>();
+const relayTargets = new Map<string, Set<RtpRelayLeg>>();
+/** Relay legs with key presses to play, ticked every 20 ms until they are done. */
+const relayDtmf = new Set<RtpRelayLeg>();
 let sharedSocket: dgram.Socket | null = null;
 let packetsIn = 0;
+let relayedPackets = 0;
 let sendErrors = 0;
 let srtpDropped = 0;
 let rtpRejected = 0;
@@ -54,33 +66,61 @@ const onSendDone = (error: Error | null): void => {
   if (error) sendErrors++;
 };
 
-const engine = new MixEngine(
-  (legId, datagram) => {
-    const route = legRoutes.get(legId);
-    if (!route) return;
-    // Send from the phone's own receive port when it has one: symmetric RTP, which NATed phones expect.
-    const socket = (route.viaSource !== null ? sockets.get(route.viaSource) : undefined) ?? sharedSocket;
-    if (!socket) return;
-    // Symmetric RTP: once a latching source has been heard, answer where its packets come from.
-    const latched = route.viaSource !== null ? activity.get(route.viaSource) : undefined;
-    const target = (latched?.latch ? latched.source.remote : null) ?? route;
-    const srtp = route.viaSource !== null ? srtpContexts.get(route.viaSource) : undefined;
-    let packet = datagram;
-    if (srtp) {
-      try {
-        packet = srtp.outbound.protect(datagram);
-      } catch {
-        sendErrors++;
-        return;
-      }
+/** Sends one of a leg's datagrams to its phone. */
+function sendToLeg(legId: string, datagram: Buffer): void {
+  const route = legRoutes.get(legId);
+  if (!route) return;
+  // Send from the phone's own receive port when it has one: symmetric RTP, which NATed phones expect.
+  const socket = (route.viaSource !== null ? sockets.get(route.viaSource) : undefined) ?? sharedSocket;
+  if (!socket) return;
+  // Symmetric RTP: once a latching source has been heard, answer where its packets come from.
+  const latched = route.viaSource !== null ? activity.get(route.viaSource) : undefined;
+  const target = (latched?.latch ? latched.source.remote : null) ?? route;
+  const srtp = route.viaSource !== null ? srtpContexts.get(route.viaSource) : undefined;
+  let packet = datagram;
+  if (srtp) {
+    try {
+      packet = srtp.outbound.protect(datagram);
+    } catch {
+      sendErrors++;
+      return;
     }
-    socket.send(packet, target.port, target.ip, onSendDone);
-  },
-  (sourceId, event) => post({ type: 'dtmf', sourceId, event }),
-  { mixRate: options.mixRate, jitterTargetMs: options.jitterTargetMs, adaptiveJitter: options.adaptiveJitter },
-);
+  }
+  socket.send(packet, target.port, target.ip, onSendDone);
+}
 
-const clock = new MixerClock((now) => engine.tick(now), 20, options.lateThresholdMs ?? 10);
+const reportDtmf = (sourceId: string, event: DtmfEvent): void => post({ type: 'dtmf', sourceId, event });
+
+const engine = new MixEngine(sendToLeg, reportDtmf,
+  { mixRate: options.mixRate, jitterTargetMs: options.jitterTargetMs, adaptiveJitter: options.adaptiveJitter });
+
+/** Unmixed sources whose key press is in progress: polled every tick until it ends. */
+const activeDetectors = new Set<DtmfDetector>();
+
+function tick(now: number): void {
+  engine.tick(now);
+  for (const detector of activeDetectors) {
+    detector.poll(now);
+    if (!detector.active) activeDetectors.delete(detector);
+  }
+  for (const leg of relayDtmf) {
+    const packet = leg.tick(now);
+    if (packet === null) relayDtmf.delete(leg);
+    else {
+      relayedPackets++;
+      sendToLeg(leg.legId, packet);
+    }
+  }
+  // A thread of relayed calls only has work on packets: its clock sleeps until a mix or a key press needs it.
+  if (engine.idle && relayDtmf.size === 0 && activeDetectors.size === 0) clock.stop();
+}
+
+const clock = new MixerClock(tick, 20, options.lateThresholdMs ?? 10);
+
+/** Starts the clock again when something needs ticking. */
+function wake(): void {
+  if (!clock.running) clock.start();
+}
 
 function bindSocket(address = bindAddress, port = 0): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -132,13 +172,12 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
   if (sockets.has(spec.sourceId)) throw new MediaConfigError(`source ${spec.sourceId} exists`);
   // Keyed before the socket exists, so that no packet is ever taken in the clear; bad keys fail here.
   setSrtp(spec.sourceId, spec.srtp);
-  engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
-    clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+  takeSource(spec);
   let socket: dgram.Socket;
   try {
     socket = spec.bindAddress && options.portRange ? await bindInRange(spec.bindAddress, options.portRange) : await bindSocket(spec.bindAddress);
   } catch (error) {
-    engine.removeSource(spec.sourceId);
+    dropSource(spec.sourceId);
     srtpContexts.delete(spec.sourceId);
     throw error;
   }
@@ -187,12 +226,87 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
       copy.writeUInt32BE(relay.ssrc >>> 0, 8);
       relay.socket.send(relay.levels ? relay.levels.stamp(copy) : copy, relay.port, relay.ip, onSendDone);
     }
-    engine.receive(id, msg, now);
+    const relayOnly = unmixed.get(id);
+    if (relayOnly) relayPacket(id, relayOnly, msg, now);
+    else engine.receive(id, msg, now);
   });
   sockets.set(id, socket);
   specs.set(id, spec);
   if (spec.forward) await setForward(id, spec.forward);
   return socket.address().port;
+}
+
+/** Gives a source to the engine (decoded, mixed) or, unmixed, to the relay legs and a DTMF detector of its own. */
+function takeSource(spec: MixerSourceSpec): void {
+  if (spec.mixed === false) {
+    const sourceId = spec.sourceId;
+    const detector = spec.dtmfPayloadType === undefined ? null : new DtmfDetector(spec.clockRate, (event) => reportDtmf(sourceId, event));
+    unmixed.set(sourceId, { detector, muted: false });
+  } else {
+    engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
+      clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+    wake();
+  }
+}
+
+function dropSource(sourceId: string): boolean {
+  const relayOnly = unmixed.get(sourceId);
+  if (relayOnly) {
+    if (relayOnly.detector) activeDetectors.delete(relayOnly.detector);
+    unmixed.delete(sourceId);
+    return true;
+  }
+  return engine.removeSource(sourceId);
+}
+
+/** An unmixed source's packet: key presses to its detector, audio as it is to every relay leg forwarding it. */
+function relayPacket(sourceId: string, source: { detector: DtmfDetector | null; muted: boolean }, msg: Buffer, now: number): void {
+  const spec = specs.get(sourceId);
+  const payloadType = msg[1]! & 0x7f;
+  if (spec?.dtmfPayloadType === payloadType) {
+    if (!source.detector) return;
+    try {
+      source.detector.push(RtpPacket.parse(msg), now);
+    } catch {
+      // Malformed: counted nowhere else, dropped like any other junk.
+    }
+    if (source.detector.active) {
+      activeDetectors.add(source.detector);
+      wake();
+    }
+    return;
+  }
+  if (source.muted || spec?.payloadType !== payloadType) return;
+  const legs = relayTargets.get(sourceId);
+  if (!legs) return;
+  for (const leg of legs) {
+    const out = leg.relay(msg, now);
+    if (out === null) continue;
+    relayedPackets++;
+    sendToLeg(leg.legId, out);
+  }
+}
+
+/** Points a relay leg at a source (or at none). */
+function setRelaySource(legId: string, sourceId: string | null): void {
+  const leg = relayLegs.get(legId);
+  if (!leg) throw new MediaConfigError(`no relay leg ${legId}`);
+  if (sourceId !== null && !unmixed.has(sourceId)) throw new MediaConfigError(`source ${sourceId} is not an unmixed source`);
+  if (leg.sourceId !== null) relayTargets.get(leg.sourceId)?.delete(leg);
+  leg.sourceId = sourceId;
+  if (sourceId === null) return;
+  let legs = relayTargets.get(sourceId);
+  if (!legs) relayTargets.set(sourceId, legs = new Set());
+  legs.add(leg);
+}
+
+function removeRelayLeg(legId: string): boolean {
+  const leg = relayLegs.get(legId);
+  if (!leg) return false;
+  if (leg.sourceId !== null) relayTargets.get(leg.sourceId)?.delete(leg);
+  relayLegs.delete(legId);
+  relayDtmf.delete(leg);
+  return true;
 }
 
 /** Starts (or retargets) relaying a source's audio packets, e.g. once the phone is admitted to the room. */
@@ -211,9 +325,9 @@ async function setForward(sourceId: string, forward: MixerForward): Promise<void
 /** Re-creates a source's decode pipeline for a new codec, keeping its socket, relay and traffic counters. */
 function updateSource(spec: MixerSourceSpec): void {
   if (!sockets.has(spec.sourceId)) throw new MediaConfigError(`unknown source ${spec.sourceId}`);
-  engine.removeSource(spec.sourceId);
-  engine.addSource({ sourceId: spec.sourceId, codec: spec.codec, payloadType: spec.payloadType,
-    clockRate: spec.clockRate, channels: spec.channels, dtmfPayloadType: spec.dtmfPayloadType });
+  const wasMixed = !unmixed.has(spec.sourceId);
+  if (wasMixed) engine.removeSource(spec.sourceId);
+  takeSource({ ...spec, mixed: spec.mixed ?? wasMixed });
   setSrtp(spec.sourceId, spec.srtp);
   specs.set(spec.sourceId, { ...specs.get(spec.sourceId), ...spec });
 }
@@ -235,22 +349,38 @@ function removeSource(sourceId: string): boolean {
   specs.delete(sourceId);
   sockets.delete(sourceId);
   socket?.close();
-  return engine.removeSource(sourceId);
+  for (const leg of relayTargets.get(sourceId) ?? []) leg.sourceId = null;
+  relayTargets.delete(sourceId);
+  return dropSource(sourceId);
 }
 
 async function addLeg(spec: MixerLegSpec): Promise<void> {
-  sharedSocket ??= await bindSocket();
-  engine.addLeg({ legId: spec.legId, codec: spec.codec, payloadType: spec.payloadType,
-    clockRate: spec.clockRate, ptimeMs: spec.ptime, ownSourceIds: spec.ownSourceIds,
-    dtmfPayloadType: spec.dtmfPayloadType });
   const viaSource = spec.ownSourceIds.find((id) => sockets.has(id)) ?? null;
+  // A leg without a socket of its own (no phone source) sends from one the thread shares.
+  if (viaSource === null) sharedSocket ??= await bindSocket();
+  if (legRoutes.has(spec.legId)) throw new MediaConfigError(`leg ${spec.legId} exists`);
+  if (spec.relayFrom !== undefined) {
+    relayLegs.set(spec.legId, new RtpRelayLeg({ legId: spec.legId, codec: spec.codec, payloadType: spec.payloadType,
+      clockRate: spec.clockRate, ptimeMs: spec.ptime, dtmfPayloadType: spec.dtmfPayloadType }));
+    try {
+      setRelaySource(spec.legId, spec.relayFrom);
+    } catch (error) {
+      removeRelayLeg(spec.legId);
+      throw error;
+    }
+  } else {
+    engine.addLeg({ legId: spec.legId, codec: spec.codec, payloadType: spec.payloadType,
+      clockRate: spec.clockRate, ptimeMs: spec.ptime, ownSourceIds: spec.ownSourceIds,
+      dtmfPayloadType: spec.dtmfPayloadType });
+    wake();
+  }
   legRoutes.set(spec.legId, { ip: spec.destination.ip, port: spec.destination.port, viaSource });
 }
 
 function stats(): MixerStats {
   const c = clock.stats;
   return { ...engine.stats(), lateTicks: c.lateTicks, maxTickLatenessMs: c.maxLatenessMs,
-    skippedTicks: c.skippedTicks, packetsIn, sendErrors, srtpDropped, rtpRejected,
+    skippedTicks: c.skippedTicks, packetsIn, sendErrors, srtpDropped, rtpRejected, relayedPackets,
     utilization: performance.eventLoopUtilization(eluStart).utilization };
 }
 
@@ -260,8 +390,34 @@ function close(): void {
   for (const socket of [...sockets.values(), ...[...relays.values()].map((relay) => relay.socket)]) socket.close();
   sockets.clear();
   relays.clear();
+  relayLegs.clear();
+  relayTargets.clear();
+  relayDtmf.clear();
+  unmixed.clear();
   sharedSocket?.close();
   sharedSocket = null;
+}
+
+function sendDtmf(legId: string, digit: string, durationMs?: number): void {
+  const leg = relayLegs.get(legId);
+  if (!leg) {
+    engine.sendDtmf(legId, digit, durationMs);
+    return;
+  }
+  leg.sendDtmf(digit, durationMs);
+  relayDtmf.add(leg);
+  wake();
+}
+
+function muteSource(sourceId: string, muted: boolean): void {
+  const source = unmixed.get(sourceId);
+  if (source) source.muted = muted;
+  else engine.setSourceMuted(sourceId, muted);
+}
+
+/** Prompts and isolation belong to mixed legs: a relay leg carries its source's packets only. */
+function mixedLeg(legId: string): void {
+  if (relayLegs.has(legId)) throw new MediaConfigError(`leg ${legId} relays untranscoded: it cannot play prompts`);
 }
 
 async function handle(request: MixerRequest): Promise<unknown> {
@@ -269,16 +425,17 @@ async function handle(request: MixerRequest): Promise<unknown> {
     case 'addSource': return addSource(request.spec);
     case 'removeSource': return removeSource(request.sourceId);
     case 'addLeg': return addLeg(request.spec);
-    case 'removeLeg': legRoutes.delete(request.legId); return engine.removeLeg(request.legId);
-    case 'sendDtmf': engine.sendDtmf(request.legId, request.digit, request.durationMs); return null;
-    case 'describeLeg': return engine.pipelineOf(request.legId).describe();
+    case 'removeLeg': legRoutes.delete(request.legId); return removeRelayLeg(request.legId) || engine.removeLeg(request.legId);
+    case 'sendDtmf': sendDtmf(request.legId, request.digit, request.durationMs); return null;
+    case 'describeLeg': return relayLegs.get(request.legId)?.describe() ?? engine.pipelineOf(request.legId).describe();
     case 'stats': return stats();
     case 'sourceActivity': return sourceActivity();
     case 'updateSource': updateSource(request.spec); return null;
-    case 'playPrompt': engine.playPrompt(request.legId, request.samples, request.sampleRate); return null;
-    case 'setLegIsolated': engine.setLegIsolated(request.legId, request.isolated); return null;
+    case 'playPrompt': mixedLeg(request.legId); engine.playPrompt(request.legId, request.samples, request.sampleRate); return null;
+    case 'setLegIsolated': mixedLeg(request.legId); engine.setLegIsolated(request.legId, request.isolated); return null;
     case 'setForward': await setForward(request.sourceId, request.forward); return null;
-    case 'muteSource': engine.setSourceMuted(request.sourceId, request.muted); return null;
+    case 'setRelaySource': setRelaySource(request.legId, request.sourceId); return null;
+    case 'muteSource': muteSource(request.sourceId, request.muted); return null;
     case 'close': close(); return null;
   }
 }

@@ -81,7 +81,7 @@ window.webphoneCommon = {
 // One JsSIP UA and at most one call, driven through window.webphone.
 const JSSIP_SCRIPT = `
 window.webphone = {
-  ua: null, session: null, events: [], autoAnswer: false,
+  ua: null, session: null, events: [], timings: {}, autoAnswer: false,
   media: { mediaConstraints: { audio: webphoneCommon.audio, video: false }, pcConfig: { iceServers: [] } },
   register(wsUrl, uri, password) {
     JsSIP.debug.disable();
@@ -106,10 +106,12 @@ window.webphone = {
       session.on(name, (e) => this.events.push(name + (e && e.response ? ':' + e.response.status_code : '')));
     }
     session.on('newDTMF', (e) => { if (e.originator === 'remote') this.events.push('dtmf:' + e.dtmf.tone); });
+    for (const name of ['sending', 'accepted', 'confirmed']) session.once(name, () => { this.timings[name] = performance.now(); });
   },
   dtmf(digit) { this.session.sendDTMF(digit, { transportType: 'INFO', duration: 160 }); },
   call(target) {
     this.events = [];
+    this.timings = { call: performance.now() };
     const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
     this.track(session);
     return new Promise((resolve) => {
@@ -245,7 +247,12 @@ export class SipWebPhone {
     return this.page.evaluate(() => (window as never as { webphone: { events: string[] } }).webphone.events);
   }
 
-  /** Packets received and sent on the call, from the peer connection's stats. */
+  /** JsSIP: when the last call was placed, its INVITE sent (ICE gathered), its 200 OK received and ACKed (page ms). */
+  timings(): Promise<Partial<Record<'call' | 'sending' | 'accepted' | 'confirmed', number>>> {
+    return this.page.evaluate(() => (window as never as { webphone: { timings: Record<string, number> } }).webphone.timings);
+  }
+
+    /** Packets received and sent on the call, from the peer connection's stats. */
   stats(): Promise<Record<string, number>> {
     return this.page.evaluate(() => {
       const w = window as never as { webphone: { pc: () => RTCPeerConnection }; webphoneCommon: { stats: (pc: RTCPeerConnection) => Promise<Record<string, number>> } };

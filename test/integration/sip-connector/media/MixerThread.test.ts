@@ -149,6 +149,59 @@ describe('MixerThread over real UDP', () => {
     expect(events.map(([id, e]) => `${id}:${e.type}:${e.digit}:${e.durationMs ?? ''}`)).toEqual(['p:start:9:', 'p:end:9:80']);
   });
 
+  it('relays an unmixed source to a relay leg as it is, sends the leg DTMF in between, and reports the phone\'s keys', async () => {
+    const mixer = await startMixer();
+    const events: string[] = [];
+    mixer.on('dtmf', (id, e) => events.push(`${id}:${e.type}:${e.digit}`));
+    // The browser's audio as a mediasoup consumer sends it (its own payload type) and a phone with telephone-event.
+    const feedPort = await mixer.addSource({ sourceId: 'room:browser', codec: 'PCMU', payloadType: 100, clockRate: 8000, mixed: false });
+    const phonePort = await mixer.addSource({ sourceId: 'phone', codec: 'PCMU', payloadType: 0, clockRate: 8000, dtmfPayloadType: 101,
+      mixed: false });
+    const rx = await receiver();
+    await mixer.addLeg({ legId: 'phone', codec: 'PCMU', payloadType: 0, clockRate: 8000, ptime: 20, ownSourceIds: ['phone'],
+      destination: { ip: HOST, port: rx.port }, dtmfPayloadType: 101, relayFrom: null });
+    await expect(mixer.setRelaySource('phone', 'nobody')).rejects.toThrow(/not an unmixed source/);
+    await expect(mixer.playPrompt('phone', new Int16Array(160), 8000)).rejects.toThrow(/relays untranscoded/);
+    const tx = await sender();
+    const send = (i: number) => tx.send(RtpPacket.from({ payloadType: 100, sequenceNumber: 1000 + i, timestamp: i * 160, ssrc: 9,
+      marker: false, payload: new Uint8Array(160).fill(i & 0xff) }).serialize(), feedPort, HOST);
+    // Nothing reaches the phone before the leg has its source.
+    for (let i = 0; i < 5; i++) send(i);
+    await sleep(100);
+    expect(rx.packets).toHaveLength(0);
+    await mixer.setRelaySource('phone', 'room:browser');
+    expect(await mixer.describeLeg('phone')).toBe('relay(room:browser) → rtp(PCMU, pt=0, untranscoded + dtmf(pt=101))');
+    for (let i = 5; i < 40; i++) {
+      send(i);
+      if (i === 15) await mixer.sendDtmf('phone', '4', 100);
+      await sleep(20);
+    }
+    await sleep(100);
+    const got = rx.packets.map(({ data }) => RtpPacket.parse(data));
+    const audio = got.filter((p) => p.payloadType === 0);
+    const dtmf = got.filter((p) => p.payloadType === 101);
+    expect(audio.length).toBeGreaterThan(20);
+    // Payloads as they were sent, in order: the relay decodes nothing.
+    expect(audio.slice(0, 5).map((p) => p.payload[0])).toEqual([5, 6, 7, 8, 9]);
+    expect(dtmf.length).toBe(7);
+    expect(new Set(got.map((p) => p.ssrc)).size).toBe(1);
+    for (let i = 1; i < got.length; i++) expect(got[i]!.sequenceNumber).toBe((got[i - 1]!.sequenceNumber + 1) & 0xffff);
+    expect((await mixer.stats()).relayedPackets).toBe(got.length);
+
+    // The phone's own keys are read on its unmixed source.
+    for (const [i, p] of new DtmfGenerator({ clockRate: 8000 }).packets('8', 60, 777).entries()) {
+      tx.send(RtpPacket.from({ payloadType: 101, sequenceNumber: i, timestamp: p.timestamp, ssrc: 3, marker: p.marker,
+        payload: p.payload }).serialize(), phonePort, HOST);
+      await sleep(5);
+    }
+    const deadline = performance.now() + 2000;
+    while (events.length < 2 && performance.now() < deadline) await sleep(10);
+    expect(events).toEqual(['phone:start:8', 'phone:end:8']);
+    // Removing the source leaves the leg without one: it sends nothing more.
+    await mixer.removeSource('room:browser');
+    expect(await mixer.describeLeg('phone')).toMatch(/^relay\(none\)/);
+  });
+
   it('removes legs and sources, rejects bad requests, and fails requests after close', async () => {
     const mixer = await startMixer();
     const rx = await receiver();
