@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfluxError } from '../../server/errors.js';
 import type { Logger } from '../../server/logging/Logger.js';
+import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
@@ -33,6 +34,8 @@ export interface GatewayCallInfo {
   /** The call to the contact (the other leg), once placed. */
   contactCallId: string | null;
   codec: string | null;
+  /** Where the browser transferred the phone (REFER), once the target answered. */
+  transferredTo: string | null;
   endReason: string | null;
 }
 
@@ -46,7 +49,12 @@ export interface GatewayCallContext {
   calls: SipCallManager;
   listen: TransportListenConfig;
   logger: Logger;
+  /** The phone a transfer's Refer-To reaches (a registered user's plain-RTP binding); throws a ConfluxError saying why not. */
+  transferTarget: (referTo: string) => Binding;
 }
+
+/** Seats of the private room: the two parties, and a transfer's target while it is being called. */
+const GATEWAY_ROOM_SEATS = 3;
 
 /** The audio producer of the phone's participant in the private room. */
 function phoneAudio(room: Room, participantId: string | null): types.Producer<ProducerAppData> {
@@ -82,6 +90,12 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #browserCall: OutgoingCall | null = null;
   /** Where the phone's keys go once the call is up: the browser's dialog. */
   #dtmfToBrowser: IncomingCall | OutgoingCall | null = null;
+  /** The browser's participant in the private room. */
+  #browser: Participant | null = null;
+  /** The call to a transfer's target (SipCallManager's id), while it rings and once it has answered. */
+  #transferCallId: string | null = null;
+  /** The browser has transferred the phone and left: the two phones talk. */
+  #transferred = false;
 
   /** Read again after each await: the call may have ended meanwhile. */
   get #ended(): boolean {
@@ -94,7 +108,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#context = context;
     this.info = {
       id: caller.callId, from, to, state: 'ringing', room: `gw-${randomBytes(6).toString('hex')}`, contactCallId: null, codec: null,
-      endReason: null,
+      transferredTo: null, endReason: null,
     };
     this.#log = context.logger.child({ callId: caller.callId, room: this.info.room });
   }
@@ -105,9 +119,11 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const codecs = offer.audio.codecs.map((codec) => codec.name).filter((name) => GATEWAY_CODECS.includes(name));
     // The browser hangs up (CANCEL) while the contact rings, or after the answer (BYE).
     caller.once('failed', () => void this.end('cancelled'));
-    caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
+    caller.once('ended', (reason) => {
+      if (!this.#transferred) void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason);
+    });
     caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
-    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
     this.#room = room;
     const result = await this.#context.calls.dialContact({
       room: room.name, target: binding.contact.uri, destination: binding.source, from: this.info.from,
@@ -129,6 +145,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       identity: `sip-user-${this.info.from.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: callerName, kind: 'sip',
       attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
     });
+    this.#browser = participant;
     this.#leg = await WebRtcMediaLeg.answering(participant, this.#context.listen, offer, codec);
     await this.#leg.consume(producer);
     if (this.#ended) return;
@@ -136,6 +153,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.state = 'active';
     this.info.codec = codec.name;
     if (this.info.contactCallId) this.#relayDtmf(caller, this.info.contactCallId);
+    this.#acceptTransfers(caller);
     this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
   }
 
@@ -169,7 +187,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   /** Takes a phone's call (plain RTP `sip.offer`) to a browser's `binding`, answering the phone once the browser answers. */
   async startToBrowser(binding: Binding, callerName: string): Promise<void> {
     const caller = this.#caller;
-    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
     this.#room = room;
     this.#phoneCallId = caller.callId;
     this.#phoneCalled = false;
@@ -177,6 +195,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       identity: `sip-user-${this.info.to.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: this.info.to, kind: 'sip',
       attributes: { 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'outbound', 'sip.media': 'webrtc' },
     });
+    this.#browser = participant;
     let leg: WebRtcMediaLeg | null = null;
     const phone = await this.#context.calls.takeCall(caller, room.name, [...GATEWAY_CODECS], async (negotiated) => {
       leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
@@ -187,7 +206,10 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
     this.info.state = 'active';
     this.info.codec = phone.codec;
-    if (this.#browserCall) this.#relayDtmf(this.#browserCall, caller.callId);
+    if (this.#browserCall) {
+      this.#relayDtmf(this.#browserCall, caller.callId);
+      this.#acceptTransfers(this.#browserCall);
+    }
     this.#log.info({ codec: phone.codec }, 'gateway call answered');
   }
 
@@ -198,7 +220,9 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     });
     this.#browserCall = out;
     this.info.contactCallId = out.callId;
-    out.once('ended', () => void this.end('callee-hangup'));
+    out.once('ended', () => {
+      if (!this.#transferred) void this.end('callee-hangup');
+    });
     return new Promise<void>((resolve, reject) => {
       let ringing = false;
       out.on('provisional', (status) => {
@@ -230,20 +254,96 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#dtmfToBrowser = browser;
   }
 
-  /** The phone's call, by SipCallManager's id, once there is one. */
-  get phoneCallId(): string | null {
-    return this.#phoneCallId;
+  /** Whether `callId` (SipCallManager's) is one of this call's phones: the one at the start, or a transfer's target. */
+  ownsPhoneCall(callId: string): boolean {
+    return callId === this.#phoneCallId || callId === this.#transferCallId;
   }
 
-  /** The phone pressed a key (told by the owner, which watches SipCallManager once for every call). */
-  phoneDtmf(digit: string): void {
-    if (this.#ended || !this.#dtmfToBrowser) return;
+  /**
+   * The browser may transfer the phone elsewhere (blind transfer, RFC 3515 REFER) once the call is up. One
+   * transfer at a time: a REFER meanwhile is refused (501).
+   */
+  #acceptTransfers(browser: IncomingCall | OutgoingCall): void {
+    browser.acceptsRefer = true;
+    browser.on('refer', (referTo, req) => {
+      browser.acceptsRefer = false;
+      void this.#transfer(browser, referTo, req.cseq.seq).finally(() => {
+        if (!this.#transferred && !this.#ended) browser.acceptsRefer = true;
+      });
+    });
+  }
+
+  /**
+   * Calls the transfer's target into the private room with the phone's codec; once it answers, the browser
+   * is told (NOTIFY 200), leaves the room and is hung up on, and the two phones hear each other. Until then
+   * the call goes on as it was; a target that cannot be reached is told to the browser (NOTIFY with the status).
+   */
+  async #transfer(browser: IncomingCall | OutgoingCall, referTo: string, referCseq: number): Promise<void> {
+    const notify = (status: number, reason: string, done: boolean) => browser.notifyReferProgress(`SIP/2.0 ${status} ${reason}`, done, referCseq)
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot tell the browser how its transfer goes'));
+    await notify(100, 'Trying', false);
+    const room = this.#room;
+    if (!room || this.info.state !== 'active' || !this.info.codec) {
+      await notify(481, 'Call Does Not Exist', true);
+      return;
+    }
+    let binding: Binding;
+    try {
+      binding = this.#context.transferTarget(referTo);
+    } catch (error) {
+      const status = error instanceof ConfluxError ? error.sipStatus : 500;
+      this.#log.info({ referTo, status, reason: error instanceof Error ? error.message : String(error) }, 'transfer refused');
+      await notify(status, error instanceof ConfluxError && status < 500 ? error.message : 'Server Internal Error', true);
+      return;
+    }
+    this.#log.info({ referTo, contact: binding.contact.uri.toString() }, 'transferring the phone');
+    // The target sees the phone calling it: the phone's address-of-record is the From.
+    const phoneAor = this.#phoneCalled ? this.info.to : this.info.from;
+    const result = await this.#context.calls.dialContact({
+      room: room.name, target: binding.contact.uri, destination: binding.source, from: phoneAor,
+      codecs: [this.info.codec as PhoneCodecName], relay: true,
+    }, (callId) => {
+      this.#transferCallId = callId;
+    }).catch((error: unknown) => {
+      this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
+      return null;
+    });
+    if (this.#ended) return;
+    if (!result || result.outcome !== 'answered') {
+      this.#transferCallId = null;
+      const status = result?.call.status ?? 500;
+      await notify(status >= 300 && status < 700 ? status : 480, result ? `Transfer ${result.outcome}` : 'Server Internal Error', true);
+      return;
+    }
+    this.#transferred = true;
+    this.info.transferredTo = binding.contact.uri.toString();
+    await notify(200, 'OK', true);
+    // The browser leaves: its media first (the phones are then relayed to each other), then its dialog.
+    this.#dtmfToBrowser = null;
+    this.#leg?.close();
+    this.#leg = null;
+    this.#browser?.close('left');
+    this.#browser = null;
+    await browser.terminate().catch(() => undefined);
+    this.#log.info({ transferredTo: this.info.transferredTo, transferCallId: this.#transferCallId }, 'phone transferred');
+  }
+
+  /** A phone pressed a key (told by the owner, which watches SipCallManager once for every call): to the browser, or after a transfer to the other phone. */
+  phoneDtmf(callId: string, digit: string): void {
+    if (this.#ended) return;
+    if (this.#transferred) {
+      const other = callId === this.#phoneCallId ? this.#transferCallId : this.#phoneCallId;
+      if (other) this.#context.calls.sendDtmf(other, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
+      return;
+    }
+    if (callId !== this.#phoneCallId || !this.#dtmfToBrowser) return;
     this.#dtmfToBrowser.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
   }
 
-  /** The phone's call ended: so does this one. */
+  /** A phone's call ended: so does this one (but a transfer's target that never answered only fails the transfer). */
   phoneEnded(call: SipCallInfo): void {
-    const side = this.#phoneCalled ? 'callee' : 'caller';
+    if (call.id === this.#transferCallId && !this.#transferred) return;
+    const side = call.id === this.#transferCallId ? 'transfer-target' : this.#phoneCalled ? 'callee' : 'caller';
     void this.end(call.endReason === 'remote-hangup' ? `${side}-hangup` : `${side}-${call.endReason ?? 'ended'}`);
   }
 
@@ -267,6 +367,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     }
     if (this.#browserCall && this.#browserCall.state !== 'ended') await this.#browserCall.terminate().catch(() => undefined);
     this.#leg?.close();
+    this.#leg = null;
     // Closing the room ends the contact's leg too (BYE, or CANCEL while it rings).
     if (this.#room && !this.#room.closed) this.#room.close('room-closed');
     else if (this.info.contactCallId) await this.#context.calls.hangup(this.info.contactCallId).catch(() => undefined);

@@ -1,8 +1,11 @@
-import { ConfluxError, ForbiddenError, NotFoundError, UnsupportedError } from '../../server/errors.js';
+import { BadRequestError, ConfluxError, ForbiddenError, NotFoundError, UnsupportedError } from '../../server/errors.js';
 import { createLogger, type Logger } from '../../server/logging/Logger.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
+import { NameAddr } from '../sip/NameAddr.js';
+import type { Binding } from '../sip/RegistrarTypes.js';
+import type { SipUri } from '../sip/SipUri.js';
 import type { Registrar } from '../sip/Registrar.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
@@ -38,13 +41,13 @@ export class RegisteredUserCalls {
     this.#options = options;
     // One listener for every gateway call: a phone's end and key presses go to the call that owns it.
     options.calls.on('call.ended', (info) => this.#byPhoneCall(info.id)?.phoneEnded(info));
-    options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(digit));
+    options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(info.id, digit));
     // The first registration means gateway calls may come: their shared relay thread starts now, not in a call's setup.
     options.registrar.once('registered', () => options.calls.warmRelay());
   }
 
   #byPhoneCall(callId: string): GatewayCall | undefined {
-    for (const call of this.#calls.values()) if (call.phoneCallId === callId) return call;
+    for (const call of this.#calls.values()) if (call.ownsPhoneCall(callId)) return call;
     return undefined;
   }
 
@@ -89,6 +92,7 @@ export class RegisteredUserCalls {
       }
       const started = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
         ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
+        transferTarget: (referTo) => this.#transferTarget(referTo),
       });
       this.#calls.set(sip.callId, started);
       started.once('ended', () => this.#calls.delete(sip.callId));
@@ -106,6 +110,33 @@ export class RegisteredUserCalls {
       else log.info({ status, reason: error instanceof Error ? error.message : String(error) }, 'user call refused');
       sip.reject(status, undefined, error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {});
     }
+  }
+
+  /**
+   * The phone a blind transfer's Refer-To reaches: a user of this domain, on its newest plain-RTP binding.
+   * Refused: not a SIP URI (400), an attended transfer (`Replaces`, 501), unknown (404), offline (480), or
+   * registered from WebRTC clients only (488).
+   */
+  #transferTarget(referTo: string): Binding {
+    const registrar = this.#options.registrar;
+    let uri: SipUri;
+    try {
+      uri = NameAddr.parse(referTo).uri;
+    } catch {
+      throw new BadRequestError('Refer-To is not a SIP URI');
+    }
+    if ([...uri.headers.keys()].some((name) => name.toLowerCase() === 'replaces')) {
+      throw new ConfluxError('attended transfer (Replaces) is not supported', 501, 501);
+    }
+    const user = uri.user;
+    if (!user || !/^sips?$/.test(uri.scheme) || !registrar.isLocalDomain(uri.host) || !registrar.hasUser(user)) {
+      throw new NotFoundError(`no user ${user ?? '(none)'} here`);
+    }
+    const bindings = registrar.lookup(user).sort((a, b) => b.expiresAt - a.expiresAt);
+    const phone = bindings.find((b) => b.source.transport !== 'ws' && b.source.transport !== 'wss');
+    if (phone) return phone;
+    if (bindings.length > 0) throw new UnsupportedError(`${user} is on a WebRTC client only: a transfer reaches phones`);
+    throw new UnavailableError(`${user} is not registered`);
   }
 
   /** Ends every call (shutdown). */

@@ -67,6 +67,8 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   readonly #legs = new Map<string, PhoneLeg>();
   /** Browser audio producers feeding the mixer, by producer id. */
   readonly #feeds = new Map<string, Promise<RoomFeed | null>>();
+  /** The feeds set up so far, by producer id (a relay bridge points its phones at them). */
+  readonly #readyFeeds = new Map<string, RoomFeed>();
   readonly #logger: Logger;
   readonly #detach: Array<() => void> = [];
   /** The mixer is shared with other relay bridges: closing this bridge removes only what it added. */
@@ -177,7 +179,8 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
         await transport.connect({ ip: LOOPBACK, port });
         await consumer.resume();
         const feed = { transport, consumer, sourceId, codec: codecName };
-        if (this.#relay) await this.#wireRelays(feed);
+        this.#readyFeeds.set(producer.id, feed);
+        await this.#wireRelays();
         return feed;
       } catch (error) {
         transport.close();
@@ -195,33 +198,33 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     if (!feeding) return;
     this.#feeds.delete(producerId);
     const feed = await feeding;
+    this.#readyFeeds.delete(producerId);
     feed?.transport.close();
     await this.#mixer.removeSource(`room:${producerId}`).catch(() => false);
+    await this.#wireRelays();
   }
 
   /**
-   * Points every sending phone leg of a relay bridge at `feed` (the other party's audio), or at the first
-   * feed there is; a feed in another codec is not relayed (the call must not have been set up that way).
+   * Points each sending phone leg of a relay bridge at the other party: the browser's feed while there is
+   * one, else the other phone (two phones after a transfer). A source in another codec is not relayed (the
+   * call must not have been set up that way).
    */
-  async #wireRelays(feed?: RoomFeed, legIds: string[] = [...this.#legs.keys()]): Promise<void> {
-    const source = feed ?? await this.#firstFeed();
-    for (const legId of legIds) {
-      const leg = this.#legs.get(legId);
-      if (!leg?.sending || !source) continue;
-      if (source.codec.toLowerCase() !== leg.negotiated.codec.name.toLowerCase()) {
-        this.#logger.warn({ legId, feed: source.codec, phone: leg.negotiated.codec.name }, 'cannot relay between different codecs');
+  async #wireRelays(): Promise<void> {
+    if (!this.#relay || this.#closed) return;
+    const feed = this.#readyFeeds.values().next().value;
+    for (const [legId, leg] of this.#legs) {
+      if (!leg.sending) continue;
+      const otherPhone = [...this.#legs].find(([id, other]) => id !== legId && other.participant !== null);
+      const source = feed ? { sourceId: feed.sourceId, codec: feed.codec }
+        : otherPhone ? { sourceId: otherPhone[0], codec: otherPhone[1].negotiated.codec.name } : null;
+      if (source && source.codec.toLowerCase() !== leg.negotiated.codec.name.toLowerCase()) {
+        this.#logger.warn({ legId, other: source.codec, phone: leg.negotiated.codec.name }, 'cannot relay between different codecs');
         continue;
       }
-      await this.#mixer.setRelaySource(legId, source.sourceId);
+      await this.#mixer.setRelaySource(legId, source?.sourceId ?? null).catch((error: unknown) => {
+        if (!this.#closed) this.#logger.warn({ err: error, legId }, 'cannot point the relay');
+      });
     }
-  }
-
-  async #firstFeed(): Promise<RoomFeed | null> {
-    for (const feeding of this.#feeds.values()) {
-      const feed = await feeding;
-      if (feed) return feed;
-    }
-    return null;
   }
 
   /**
@@ -340,7 +343,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       // Marked sending first: the wiring only points legs that send.
       const leg = this.#legs.get(legId);
       if (leg) leg.sending = true;
-      await this.#wireRelays(undefined, [legId]);
+      await this.#wireRelays();
     }
   }
 
@@ -399,6 +402,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     if (!this.#closed) {
       await this.#mixer.removeLeg(legId).catch(() => false);
       await this.#mixer.removeSource(legId).catch(() => false);
+      await this.#wireRelays();
     }
     return this.#legs.size;
   }
@@ -427,6 +431,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       });
     }
     this.#feeds.clear();
+    this.#readyFeeds.clear();
     for (const [legId, leg] of this.#legs) {
       leg.transport?.close();
       if (shared) {

@@ -22,6 +22,11 @@ export abstract class Call extends TypedEmitter<CallEvents> {
    * offered back. It may take its time (a B2BUA asks the other leg first): the re-INVITE is answered then.
    */
   offerHandler: (remoteSdp: string) => string | undefined | Promise<string | undefined> = () => this.localSdp;
+  /**
+   * Whether the application acts on a REFER in this call (RFC 3515): accepted with 202 and told as `refer`.
+   * Otherwise a REFER is refused with 501 and a Warning: never a 202 followed by nothing.
+   */
+  acceptsRefer = false;
   /** An in-dialog offer is being answered asynchronously: a second one meanwhile is glare. */
   private answeringOffer = false;
   protected readonly log: SipLogger;
@@ -123,11 +128,15 @@ export abstract class Call extends TypedEmitter<CallEvents> {
     return res.status;
   }
 
-  /** Sends an in-dialog NOTIFY with a message/sipfrag body, e.g. REFER progress (RFC 3515 §2.4.5). */
-  async notifyReferProgress(statusLine: string, terminated: boolean): Promise<number> {
+  /**
+   * Sends an in-dialog NOTIFY with a message/sipfrag body, e.g. REFER progress (RFC 3515 §2.4.5). With the
+   * REFER's CSeq number the Event names its subscription (`id`, §2.4.6), which a dialog that saw several
+   * REFERs needs.
+   */
+  async notifyReferProgress(statusLine: string, terminated: boolean, referCseq?: number): Promise<number> {
     const dialog = this.requireDialog();
     const req = dialog.createRequest('NOTIFY');
-    req.set('Event', 'refer');
+    req.set('Event', referCseq === undefined ? 'refer' : `refer;id=${referCseq}`);
     req.set('Subscription-State', terminated ? 'terminated;reason=noresource' : 'active;expires=60');
     req.set('Content-Type', 'message/sipfrag;version=2.0');
     req.add('Contact', this.ua.contactFor(dialog));
@@ -204,7 +213,11 @@ export abstract class Call extends TypedEmitter<CallEvents> {
       case 'REFER': {
         const referTo = req.get('Refer-To');
         if (!referTo) {
-          respond(400);
+          respond(400, (r) => r.warn('REFER without Refer-To'));
+          return;
+        }
+        if (!this.acceptsRefer) {
+          respond(501, (r) => r.warn('this call cannot be transferred'));
           return;
         }
         respond(202, (r) => r.add('Contact', this.ua.contactFor(dialog)));

@@ -28,7 +28,7 @@ export type CallEvents = {
   dtmf: [digit: string, durationMs: number];
   /** An INFO other than DTMF. */
   info: [contentType: string | undefined, body: string];
-  /** The peer asks us to call `referTo` (RFC 3515); the REFER was accepted with 202. */
+  /** The peer asks us to call `referTo` (RFC 3515); the REFER was accepted with 202 (only with `acceptsRefer`). */
   refer: [referTo: string, req: SipRequest];
   /** A NOTIFY arrived in the dialog (e.g. REFER progress as message/sipfrag). */
   notify: [event: string | undefined, body: string];

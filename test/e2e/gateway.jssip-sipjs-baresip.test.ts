@@ -20,17 +20,22 @@ const BROWSER_HZ = 1000;
 const PHONE_HZ = 440;
 const USERS = [
   { username: 'alice', password: 'alice-secret' }, { username: '1001', password: 'phone-secret' }, { username: 'bob', password: 'never-registers' },
+  { username: '1002', password: 'other-phone-secret' },
 ];
 // Ports of the phone (287xx): away from the SIP peers of the other tests.
 const PHONE = { user: '1001', sipPort: 28710, ctrlPort: 28715, rtpPortMin: 28720, toneHz: PHONE_HZ, lifetimeMs: 170_000 };
 const HZ_TOLERANCE = 25;
+/** A second phone, 1002: where the browser transfers the first one. */
+const OTHER_PHONE_HZ = 660;
+const OTHER_PHONE = { user: '1002', sipPort: 28780, ctrlPort: 28785, rtpPortMin: 28790, toneHz: OTHER_PHONE_HZ, lifetimeMs: 60_000 };
 
-/** baresip as extension 1001, registered to the server over UDP and answering every call. */
+/** baresip as an extension (1001 unless told), registered to the server over UDP and answering every call. */
 async function registeredPhone(server: ConfluxServer, ports: typeof PHONE): Promise<BaresipPhone> {
+  const password = USERS.find((user) => user.username === ports.user)!.password;
   const phone = await BaresipPhone.start({
-    ...ports, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true },
+    ...ports, registrar: { port: server.sip!.ports.udp!, password, intervalSeconds: 60, autoAnswer: true },
   });
-  await eventually(() => server.sip!.registrar.lookup('1001'), (b) => b.length > 0, 10_000, 'baresip to register');
+  await eventually(() => server.sip!.registrar.lookup(ports.user), (b) => b.length > 0, 10_000, `baresip ${ports.user} to register`);
   return phone;
 }
 
@@ -133,6 +138,39 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
     expect(await eventually(() => ownUdpSockets(), (s) => s.length <= idleSockets.length, 5000, 'the media sockets to close'))
       .toHaveLength(idleSockets.length);
+  });
+
+  it('the browser transfers the phone to another phone (REFER): told by NOTIFY, released, and the two phones hear each other', async () => {
+    const other = await registeredPhone(server, OTHER_PHONE);
+    try {
+      expect(await web.call(`sip:1001@${DOMAIN}`)).toBe('confirmed');
+      await phone.waitForEvent('CALL_ESTABLISHED');
+      const [call] = await eventually(() => server.userCalls!.list(), (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+      // A target that is not here fails in the NOTIFY; the call goes on.
+      expect(await web.refer(`sip:nobody@${DOMAIN}`)).toBe('failed:404');
+      expect(server.userCalls!.list()[0]?.state).toBe('active');
+
+      expect(await web.refer(`sip:1002@${DOMAIN}`)).toBe('accepted');
+      await other.waitForEvent('CALL_ESTABLISHED');
+      await eventually(() => web.events(), (events) => events.includes('ended'), 5000, 'the browser to be released');
+      expect(server.userCalls!.list()[0]).toMatchObject({ state: 'active', transferredTo: expect.stringContaining('1002') });
+      // Phone 1001 now hears 1002 as it is: its leg relays 1002's call (an `out-` leg), not the browser's feed.
+      await eventually(() => server.sipCalls!.describe(call!.contactCallId!), (path) => /^relay\(out-/.test(path), 5000,
+        'phone 1001 to relay phone 1002');
+      expect((await participants(server, call!.room)).length).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      other.hangup();
+      await phone.waitForEvent('CALL_CLOSED', 10_000);
+      const first = toneLevels(await phone.lastRecording(), [PHONE_HZ, OTHER_PHONE_HZ], 1.5, 0.3);
+      const second = toneLevels(await other.lastRecording(), [PHONE_HZ, OTHER_PHONE_HZ], 1.5, 0.3);
+      console.log('after the transfer, 1001 heard', first.tones, '1002 heard', second.tones);
+      expect(first.tones[OTHER_PHONE_HZ]).toBeGreaterThan(0.05);
+      expect(second.tones[PHONE_HZ]).toBeGreaterThan(0.05);
+      await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the gateway call to end');
+      expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('baresip calls the browser: it rings and answers, both hear each other, keys both ways; baresip hanging up ends it', async () => {

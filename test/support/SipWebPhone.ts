@@ -127,6 +127,16 @@ window.webphone = {
       setTimeout(() => resolve('timeout'), 5000);
     });
   },
+  refer(target) {
+    return new Promise((resolve) => {
+      this.session.refer(target, { eventHandlers: {
+        requestFailed: (e) => resolve('rejected:' + (e.response ? e.response.status_code : e.cause)),
+        accepted: () => resolve('accepted'),
+        failed: (e) => resolve('failed:' + (e && e.status_line ? e.status_line.status_code : '?')),
+      } });
+      setTimeout(() => resolve('timeout'), 15000);
+    });
+  },
   pc() { return this.session.connection; },
 };
 `;
@@ -199,6 +209,20 @@ window.webphone = {
       } }).catch((error) => resolve('failed:' + error.message));
     });
   },
+  refer(target) {
+    return new Promise((resolve) => {
+      this.session.refer(SIP.UserAgent.makeURI(target), {
+        requestDelegate: { onReject: (response) => resolve('rejected:' + response.message.statusCode) },
+        onNotify: (notification) => {
+          notification.accept();
+          const code = Number((/^SIP\\/2\\.0 (\\d{3})/.exec(notification.request.body || '') || [])[1] || 0);
+          if (code >= 300) resolve('failed:' + code);
+          else if (code >= 200) resolve('accepted');
+        },
+      }).catch((error) => resolve('error:' + error.message));
+      setTimeout(() => resolve('timeout'), 15000);
+    });
+  },
   pc() { return this.session.sessionDescriptionHandler.peerConnection; },
 };
 `;
@@ -258,6 +282,11 @@ export class SipWebPhone {
       const w = window as never as { webphone: { pc: () => RTCPeerConnection }; webphoneCommon: { stats: (pc: RTCPeerConnection) => Promise<Record<string, number>> } };
       return w.webphoneCommon.stats(w.webphone.pc());
     });
+  }
+
+  /** Transfers the call (blind, REFER): `accepted` once the target answered, `failed:<status>` or `rejected:<status>`. */
+  refer(target: string): Promise<string> {
+    return this.page.evaluate((t) => (window as never as { webphone: { refer: (a: string) => Promise<string> } }).webphone.refer(t), target);
   }
 
   /** Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered. */

@@ -68,6 +68,9 @@ describe('in-dialog requests between two stacks', () => {
       inc.on('refer', (to) => refers.push(to));
       const notifies: string[] = [];
       out.on('notify', (ev, body) => notifies.push(`${ev}:${body.trim()}`));
+      // A call whose application does not act on transfers refuses them instead of accepting and doing nothing.
+      expect(await out.refer('sip:carol@127.0.0.1')).toBe(501);
+      inc.acceptsRefer = true;
       expect(await out.refer('sip:carol@127.0.0.1')).toBe(202);
       expect(refers).toEqual(['<sip:carol@127.0.0.1>']);
       expect(await inc.notifyReferProgress('SIP/2.0 200 OK', true)).toBe(200);
