@@ -73,6 +73,7 @@ export class RegisteredUserCalls {
       else sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': registrar.challenges(sip.source, verdict.stale) });
       return;
     }
+    sip.trying();
     const user = verdict.username;
     const domain = registrar.domain;
     try {

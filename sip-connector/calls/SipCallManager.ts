@@ -83,12 +83,12 @@ interface CallRecord {
   pin: { expected: string; attempts: number; max: number; digits: string; timer: NodeJS.Timeout } | null;
   caller: { number: string; displayName: string };
   attributes: Record<string, string>;
-  /** Ends the call when its room closes; removed from the room when the call ends. */
-  onRoomClose?: () => void;
   /** The call's place in the room, kept from before the answer until it joins (or ends). */
   seat: RoomSeat;
   /** The call is on its way out after a last prompt: no media timeout for it. */
   leaving?: boolean;
+  /** Makes the participant identity unique to this call. */
+  identityTag: string;
 }
 
 const ENDED_HISTORY = 200;
@@ -125,6 +125,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #calls = new Map<string, CallRecord>();
   readonly #ended: SipCallInfo[] = [];
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
+  /** Rooms with calls: the calls to end when the room closes, and the one listener that does it. */
+  readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void }>();
   /** The mixer thread every relay bridge (gateway call) shares. */
   #relayThread: Promise<MixerThread> | null = null;
   readonly #digest = new Map<string, DigestServer>();
@@ -237,6 +239,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const trunk = this.#dispatcher.matchTrunk(facts);
     if (trunk.auth && !this.#authorize(sip, trunk)) return;
     const { rule, room: roomName } = this.#dispatcher.matchRule(trunk, facts);
+    // Taken: room, mixer and socket setup may take a while, the caller must not retransmit meanwhile.
+    sip.trying();
     await this.#answerIntoRoom(sip, {
       room: roomName, codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption, trunkId: trunk.id, rule,
       callerNumber: facts.callerNumber,
@@ -276,7 +280,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const call: CallRecord = {
       info: this.#newInfo(sip.callId, 'inbound', room.name, plan.trunkId, plan.rule?.id ?? null,
         sip.remoteIdentity.uri.toString(), sip.invite.uri.toString()),
-      legId, sip, room, bridge, negotiated, participant: null, seat,
+      legId, sip, room, bridge, negotiated, participant: null, seat, identityTag: randomBytes(4).toString('hex'),
       sdp: { sessionId: String(randomInt(1, 2 ** 31)), version: 1, port },
       pin: null,
       caller: { number: plan.callerNumber, displayName: sip.remoteIdentity.displayName || plan.callerNumber || 'Phone' },
@@ -475,7 +479,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     const call: CallRecord = {
       info: this.#newInfo(sip.callId, 'outbound', room.name, request.trunkId, null, request.from, target.toString()),
-      legId, sip, room, bridge, negotiated: null, participant: null, seat,
+      legId, sip, room, bridge, negotiated: null, participant: null, seat, identityTag: randomBytes(4).toString('hex'),
       sdp: { sessionId, version: 1, port }, pin: null,
       caller: { number: userOf(target), displayName: request.displayName || userOf(target) || 'Phone' },
       attributes: {
@@ -564,8 +568,32 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     sip.offerHandler = (remoteSdp) => this.#onReoffer(call, remoteSdp);
     // A participant is ended by its room's close, but a caller still at the PIN prompt (or a dial-out still
     // ringing) is none yet: without this it stayed connected to a closed mixer, which the media check skips.
-    call.onRoomClose = () => void this.#end(call, 'room-closed');
-    call.room.once('close', call.onRoomClose);
+    this.#watchRoom(call);
+  }
+
+  /** Ends the room's calls when it closes: one listener per room with calls, removed with its last call. */
+  #watchRoom(call: CallRecord): void {
+    let watch = this.#roomWatches.get(call.room);
+    if (!watch) {
+      const room = call.room;
+      const onClose = () => {
+        this.#roomWatches.delete(room);
+        for (const inRoom of [...watch!.calls]) void this.#end(inRoom, 'room-closed');
+      };
+      watch = { calls: new Set(), onClose };
+      this.#roomWatches.set(room, watch);
+      room.once('close', onClose);
+    }
+    watch.calls.add(call);
+  }
+
+  #unwatchRoom(call: CallRecord): void {
+    const watch = this.#roomWatches.get(call.room);
+    if (!watch) return;
+    watch.calls.delete(call);
+    if (watch.calls.size > 0) return;
+    call.room.off('close', watch.onClose);
+    this.#roomWatches.delete(call.room);
   }
 
   /**
@@ -618,7 +646,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   async #admit(call: CallRecord): Promise<void> {
     if (call.info.state === 'ended') return;
     const participant = call.room.join({
-      identity: `sip-${identitySafe(call.caller.number)}-${call.legId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}`,
+      // Unique per call: two calls of one caller (or Call-IDs a PBX numbers alike) are two participants.
+      identity: `sip-${identitySafe(call.caller.number)}-${call.identityTag}`,
       displayName: call.caller.displayName,
       kind: 'sip',
       attributes: call.attributes,
@@ -630,7 +659,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     participant.once('close', (reason) => {
       if (call.info.state !== 'ended') void this.#end(call, removalToEndReason(reason));
     });
-    await call.bridge.admit(call.legId, participant);
+    try {
+      await call.bridge.admit(call.legId, participant);
+    } catch (error) {
+      // A BYE right after the ACK ends the call while its media is being connected: a normal hang-up.
+      if (!this.#calls.has(call.info.id)) return;
+      throw error;
+    }
     // The call may have ended while the media was being connected.
     if (!this.#calls.has(call.info.id)) return;
     this.#logger.info({ callId: call.info.id, room: call.room.name, participantId: participant.id }, 'phone joined the room');
@@ -643,7 +678,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.info.endedAt = new Date().toISOString();
     call.info.endReason = reason;
     if (call.pin) clearTimeout(call.pin.timer);
-    if (call.onRoomClose) call.room.off('close', call.onRoomClose);
+    this.#unwatchRoom(call);
     call.seat.release();
     this.#calls.delete(call.info.id);
     this.#ended.unshift({ ...call.info });

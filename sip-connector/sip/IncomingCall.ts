@@ -103,6 +103,15 @@ export class IncomingCall extends Call {
     }
   }
 
+  /**
+   * Sends 100 Trying now, once the INVITE is taken for processing, instead of after the transaction's 200 ms
+   * (RFC 3261 §17.2.1): a caller whose Timer A is shorter does not retransmit while the call is set up.
+   */
+  trying(): void {
+    if (this.state !== 'calling' || this.tx.state !== 'proceeding' || this.tx.responded) return;
+    this.ua.respond(this.tx, SipResponse.forRequest(this.invite, 100));
+  }
+
   /** Sends 180 Ringing. */
   ring(opts: ProgressOptions = {}): void {
     this.provisional(180, undefined, opts);

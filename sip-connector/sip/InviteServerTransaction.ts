@@ -20,6 +20,11 @@ export class InviteServerTransaction extends Transaction<ServerTransactionEvents
     });
   }
 
+  /** Whether any response (a 100 included) has been sent. */
+  get responded(): boolean {
+    return this.lastResponse !== undefined;
+  }
+
   /**
    * Sends a response from the TU and moves the state machine accordingly. With `retransmit` false, a final
    * error is sent without Timer G (the way a stateless proxy refuses: a retransmitted INVITE is answered

@@ -132,16 +132,21 @@ export interface SippRun {
 
 /** Starts SIPp with a hard kill timer; `timeoutSeconds` is also SIPp's own global timeout. */
 export function sipp(args: string[], opts: { timeoutSeconds: number; localIp?: string }): SippRun {
-  const common = opts.localIp ? SIPP_COMMON.map((arg) => (arg === '127.0.0.1' ? opts.localIp! : arg)) : SIPP_COMMON;
+  let common = opts.localIp ? SIPP_COMMON.map((arg) => (arg === '127.0.0.1' ? opts.localIp! : arg)) : SIPP_COMMON;
+  // One call unless the test asks for more.
+  if (args.includes('-m')) common = common.filter((arg, i) => arg !== '-m' && common[i - 1] !== '-m');
   const peer = spawnPeer('sipp', [...args, ...common, '-timeout', `${opts.timeoutSeconds}s`],
     { cwd: scratchDir('sipp-calls'), timeoutMs: (opts.timeoutSeconds + 5) * 1000 });
   return { peer, result: peer.exited.then((code) => ({ code, out: peer.output() })) };
 }
 
+/** Placeholders a test may leave out: the caller's pause after its ACK. */
+const SCENARIO_DEFAULTS: Record<string, string> = { ACK_PAUSE_MS: '500' };
+
 /** Fills a scenario template's @NAME@ placeholders and writes it into a scratch directory. */
 export function scenario(template: string, values: Record<string, string>): string {
   let text = readFileSync(join(CALL_SCENARIOS, template), 'utf8');
-  for (const [name, value] of Object.entries(values)) text = text.replaceAll(`@${name}@`, value);
+  for (const [name, value] of Object.entries({ ...SCENARIO_DEFAULTS, ...values })) text = text.replaceAll(`@${name}@`, value);
   const leftover = /@[A-Z_]+@/.exec(text);
   if (leftover) throw new Error(`${template}: ${leftover[0]} not filled in`);
   const file = join(scratchDir('scenario'), template);
