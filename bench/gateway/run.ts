@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     log: { level: process.env.GATEWAY_LOG_LEVEL ?? 'warn' },
     dataDir: join(dir, 'data'),
   }));
-  const server = spawn('npx', ['tsx', 'server/main.ts'], {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     env: { ...process.env, CONFLUX_CONFIG: join(dir, 'config.json'), MEDIASOUP_WORKER_BIN: worker },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -91,7 +91,6 @@ async function main(): Promise<void> {
     for (const s of senders) s.socket.send(s.tone.next(), s.to.port, HOST);
   }, 20);
   try {
-    // The server process is `npx`'s child: measure the node process that listens.
     const pid = await waitForServer(server.pid!);
     // Phones: one UA answering every call with a socket of its own that plays a tone and counts what it hears.
     phones.userAgent.onInvite((call) => {
@@ -168,8 +167,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** Waits for /healthz and returns the PID of the node process serving it (npx's descendant). */
-async function waitForServer(npxPid: number): Promise<number> {
+/** Waits for /healthz and returns the PID of the server process. */
+async function waitForServer(pid: number): Promise<number> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -181,9 +180,7 @@ async function waitForServer(npxPid: number): Promise<number> {
     if (Date.now() > deadline) throw new Error('server did not start');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const pid = execFileSync('bash', ['-c', `ss -ltnpH 'sport = :${PORTS.http}' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2`], { encoding: 'utf8' }).trim();
-  void npxPid;
-  return Number(pid);
+  return pid;
 }
 
 writeToneWav(join(dir, 'tone.wav'), { frequencyHz: 1000, seconds: 60 });

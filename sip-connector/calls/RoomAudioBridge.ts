@@ -73,10 +73,13 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   readonly #detach: Array<() => void> = [];
   /** The mixer is shared with other relay bridges: closing this bridge removes only what it added. */
   readonly #relay: boolean;
+  /** Takes the room's own mixer back once the bridge has emptied it (a spare for another room); none: it is closed. */
+  readonly #release: ((mixer: MixerThread) => void) | null;
   #closed = false;
 
-  private constructor(room: Room, mixer: MixerThread, mediaIp: string, relay: boolean) {
+  private constructor(room: Room, mixer: MixerThread, mediaIp: string, relay: boolean, release: ((mixer: MixerThread) => void) | null = null) {
     super();
+    this.#release = release;
     this.#room = room;
     this.#mixer = mixer;
     this.#mediaIp = mediaIp;
@@ -107,8 +110,20 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
 
   /** Starts the room's mixer and feeds it every browser audio producer already in the room. */
   static async create(room: Room, mediaIp: string, mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<RoomAudioBridge> {
-    const mixer = await MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
-    return RoomAudioBridge.#attach(new RoomAudioBridge(room, mixer, mediaIp, false));
+    return RoomAudioBridge.onMixer(room, mediaIp, await RoomAudioBridge.startMixer(mixerOptions));
+  }
+
+  /** Starts a mixer thread for one room's bridge (ahead of time: a spare for the next room). */
+  static startMixer(mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<MixerThread> {
+    return MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
+  }
+
+  /**
+   * The room's bridge on `mixer`, a thread of its own (from `startMixer`). Closed, the bridge closes it, or
+   * with `release` hands it back emptied of its sources and legs (unless the thread died).
+   */
+  static onMixer(room: Room, mediaIp: string, mixer: MixerThread, release?: (mixer: MixerThread) => void): RoomAudioBridge {
+    return RoomAudioBridge.#attach(new RoomAudioBridge(room, mixer, mediaIp, false, release ?? null));
   }
 
   /**
@@ -121,7 +136,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
 
   /** Starts a mixer thread for relay bridges to share; it binds like a room's. */
   static async startRelayMixer(mixerOptions: Omit<MixerThreadOptions, 'bindAddress'> = {}): Promise<MixerThread> {
-    const mixer = await MixerThread.start({ ...mixerOptions, bindAddress: LOOPBACK });
+    const mixer = await RoomAudioBridge.startMixer(mixerOptions);
     // Every relay bridge on it listens for its DTMF and its exit.
     mixer.setMaxListeners(0);
     return mixer;
@@ -423,24 +438,27 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     this.#closed = true;
     for (const off of this.#detach.splice(0)) off();
     const mixer = this.#mixer;
-    const shared = this.#relay && reason !== 'mixer-exit';
+    // A shared thread, or one handed back for another room, keeps running: what this bridge added goes.
+    const kept = reason !== 'mixer-exit' && (this.#relay || this.#release !== null);
+    const removals: Array<Promise<unknown>> = [];
     for (const feeding of this.#feeds.values()) {
-      void feeding.then((feed) => {
+      removals.push(feeding.then((feed) => {
         feed?.transport.close();
-        if (feed && shared) void mixer.removeSource(feed.sourceId).catch(() => false);
-      });
+        return feed && kept ? mixer.removeSource(feed.sourceId) : undefined;
+      }).catch(() => false));
     }
     this.#feeds.clear();
     this.#readyFeeds.clear();
     for (const [legId, leg] of this.#legs) {
       leg.transport?.close();
-      if (shared) {
-        void mixer.removeLeg(legId).catch(() => false);
-        void mixer.removeSource(legId).catch(() => false);
-      }
+      if (kept) removals.push(mixer.removeLeg(legId).catch(() => false), mixer.removeSource(legId).catch(() => false));
     }
     this.#legs.clear();
-    if (!this.#relay) void mixer.close();
+    if (!this.#relay) {
+      const release = this.#release;
+      if (kept && release) void Promise.all(removals).then(() => release(mixer));
+      else void mixer.close();
+    }
     this.safeEmit('close', reason);
   }
 }

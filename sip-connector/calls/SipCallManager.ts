@@ -127,6 +127,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
   /** Rooms with calls: the calls to end when the room closes, and the one listener that does it. */
   readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void }>();
+  /** An emptied mixer thread, handed back by a room whose phones all left, waiting for the next room. */
+  #spareMixer: MixerThread | null = null;
   /** The mixer thread every relay bridge (gateway call) shares. */
   #relayThread: Promise<MixerThread> | null = null;
   readonly #digest = new Map<string, DigestServer>();
@@ -737,7 +739,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     bridge = relay
       ? this.#relayMixer().then((mixer) => RoomAudioBridge.relay(room, this.#options.mediaListenIp, mixer))
-      : RoomAudioBridge.create(room, this.#options.mediaListenIp, this.#options.mixer);
+      : this.#roomMixer().then((mixer) => RoomAudioBridge.onMixer(room, this.#options.mediaListenIp, mixer, (idle) => this.#keepSpare(idle)));
     this.#bridges.set(room.name, bridge);
     const created = await bridge.catch((error: unknown) => {
       this.#bridges.delete(room.name);
@@ -756,6 +758,27 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       }
     });
     return created;
+  }
+
+  /**
+   * A mixer thread for a room's new bridge. A thread takes about half a second to start, which the room's
+   * first caller would wait for before its 200 OK: so a room whose last phone left hands its emptied thread
+   * back as the spare, and the next room takes it.
+   */
+  async #roomMixer(): Promise<MixerThread> {
+    const spare = this.#spareMixer;
+    this.#spareMixer = null;
+    if (spare?.alive) return spare;
+    return RoomAudioBridge.startMixer(this.#options.mixer);
+  }
+
+  /** Keeps an emptied room mixer as the spare (one at most; closing, none). */
+  #keepSpare(mixer: MixerThread): void {
+    if (this.#closing || this.#spareMixer?.alive || !mixer.alive) {
+      void mixer.close();
+      return;
+    }
+    this.#spareMixer = mixer;
   }
 
   /** The mixer thread relay bridges share, started on first use (or by `warmRelay`) and again after it died. */
@@ -811,6 +834,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const relay = this.#relayThread;
     this.#relayThread = null;
     await relay?.then((mixer) => mixer.close(), () => undefined);
+    const spare = this.#spareMixer;
+    this.#spareMixer = null;
+    await spare?.close();
   }
 
   protected override onListenerError(event: string, error: unknown): void {

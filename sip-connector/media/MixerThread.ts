@@ -81,6 +81,11 @@ export class MixerThread extends TypedEmitter<MixerThreadEvents> {
     return thread;
   }
 
+  /** Whether the worker is still running (requests can still succeed). */
+  get alive(): boolean {
+    return !this.exited;
+  }
+
   /** Adds a source; resolves with the 127.0.0.1 UDP port its RTP must be sent to. */
   addSource(spec: MixerSourceSpec): Promise<number> {
     return this.request({ op: 'addSource', spec }) as Promise<number>;

@@ -77,6 +77,18 @@ describe('call correctness under real SIPp callers', () => {
     expect(server.rooms.list().filter((room) => room.name.startsWith('fresh-')).flatMap((room) => room.participants)).toEqual([]);
   });
 
+  it('a room whose phones all left hands its mixer thread to the next room, whose first caller then waits for no thread start', async () => {
+    const first = callers('4300', byeSteps(300), [], { ACK_PAUSE_MS: '0' });
+    const bridge = await eventually(() => server.sipCalls!.audioBridge('twice'), (b) => b !== undefined, 5000, 'the first room\'s mixer');
+    const thread = bridge!.mixer;
+    expect((await first.result).code).toBe(0);
+    await eventually(() => server.sipCalls!.audioBridge('twice'), (b) => b === undefined, 5000, 'the first room\'s bridge to close');
+    const second = callers('4301', byeSteps(300), [], { ACK_PAUSE_MS: '0' });
+    const next = await eventually(() => server.sipCalls!.audioBridge('burst'), (b) => b !== undefined, 5000, 'the second room\'s mixer');
+    expect(next!.mixer).toBe(thread);
+    expect((await second.result).code).toBe(0);
+  });
+
   it('answers 100 Trying at once, while a new room and its mixer are still being set up', async () => {
     const phone = await SipServer.start({ host: '127.0.0.1', udpPort: 0, tcpPort: null, domain: '127.0.0.1', users: [] }, pino({ level: 'silent' }));
     try {
