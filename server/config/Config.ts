@@ -81,11 +81,17 @@ export const ConfigSchema = z.object({
       blockSeconds: z.number().int().min(1).max(86_400).default(60),
     }).prefault({}),
     /**
-     * Messages per second one source address may send; more are dropped unparsed (a flood from one
-     * host must not starve the rest). Sized for a busy trunk: ~3 requests per call at 1,000 calls/s.
+     * Messages per second one source address may send, and all sources together; more are dropped
+     * unparsed. Past `totalPerSecond` a source is admitted only under an equal share of it, so forty
+     * flooding hosts cannot starve a trunk or a prober. Set from bench/sip-flood on 2 cores: one core
+     * answers ~5,000 OPTIONS/s, and it must keep time to read and drop a flood of 20,000/s (at 3,000/s
+     * per source and no total, a prober lost 84 %). 600/s per source is a trunk at 200 calls/s, what
+     * the product sustains (bench/sip-cps); raise both on a bigger machine.
      */
-    rateLimit: z.object({ perSecond: z.number().int().min(1), burst: z.number().int().min(1) })
-      .nullable().default({ perSecond: 3000, burst: 6000 }),
+    rateLimit: z.object({
+      perSecond: z.number().int().min(1), burst: z.number().int().min(1),
+      totalPerSecond: z.number().int().min(1).nullable().default(null),
+    }).nullable().default({ perSecond: 600, burst: 1200, totalPerSecond: 1500 }),
     /**
      * TCP, TLS and WebSocket connections: at most `max` open (null: a quarter of the descriptor limit), at
      * most `perSource` from one address, and one silent for `silentSeconds` after opening is closed.

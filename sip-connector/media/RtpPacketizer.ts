@@ -111,6 +111,11 @@ export class RtpPacketizer {
     return buf.subarray(0, HEADER + payloadLength);
   }
 
+  /** Skips `count` sequence numbers: packets lost before a relay, so its receiver sees the loss too. */
+  skipSequence(count: number): void {
+    this.seq = (this.seq + count) & 0xffff;
+  }
+
   /** Advances the timestamp without sending (a frame was skipped, e.g. replaced by DTMF). */
   skipFrame(): void {
     this.ts = (this.ts + this.samplesPerPacket) >>> 0;

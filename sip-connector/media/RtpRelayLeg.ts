@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DtmfGenerator, type DtmfPacket } from './DtmfGenerator.js';
 import { MediaConfigError } from './MediaConfigError.js';
+import { RtpPacketizer } from './RtpPacketizer.js';
 import { RtpStreamContinuity } from './RtpStreamContinuity.js';
 
 /** Configuration of a leg that relays one source's packets untranscoded. */
@@ -17,6 +18,7 @@ export interface RtpRelayLegOptions {
 }
 
 const HEADER = 12;
+const MAX_PAYLOAD = 1500;
 /** A gap in the source's sequence numbers up to this many packets is kept (the receiver sees the loss). */
 const MAX_KEPT_GAP = 100;
 
@@ -28,8 +30,9 @@ const MAX_KEPT_GAP = 100;
  */
 export class RtpRelayLeg {
   readonly legId: string;
-  readonly ssrc: number;
   readonly payloadType: number;
+  /** Our stream: its SSRC, sequence numbers and packet buffers. */
+  readonly #out: RtpPacketizer;
   readonly #codec: string;
   readonly #samplesPerPacket: number;
   readonly #clockRate: number;
@@ -39,23 +42,20 @@ export class RtpRelayLeg {
   readonly #pendingDigits: Array<{ digit: string; durationMs: number }> = [];
   #event: DtmfPacket[] = [];
   #eventCursor = 0;
-  #seq = randomInt(0, 0x10000);
   /** Sequence number (after continuity) and timestamp of the last audio packet relayed; null before the first. */
   #lastIn: { seq: number; ts: number; at: number } | null = null;
   #markNext = true;
   /** The source it relays, or null while it has none (its sender has not joined yet). */
   sourceId: string | null = null;
-  packetsSent = 0;
 
   constructor(options: RtpRelayLegOptions) {
-    if (!Number.isInteger(options.payloadType) || options.payloadType < 0 || options.payloadType > 127) {
-      throw new MediaConfigError(`payload type ${options.payloadType} out of range`);
-    }
+    const ptimeMs = options.ptimeMs ?? 20;
+    // Validates the payload type and packet time.
+    this.#out = new RtpPacketizer({ payloadType: options.payloadType, clockRate: options.clockRate, ptimeMs, maxPayload: MAX_PAYLOAD,
+      ...(options.ssrc !== undefined ? { ssrc: options.ssrc } : {}) });
     this.legId = options.legId;
     this.#codec = options.codec;
     this.payloadType = options.payloadType;
-    this.ssrc = (options.ssrc ?? randomInt(1, 2 ** 32 - 1)) >>> 0;
-    const ptimeMs = options.ptimeMs ?? 20;
     this.#clockRate = options.clockRate;
     this.#samplesPerPacket = Math.round((options.clockRate * ptimeMs) / 1000);
     this.#dtmfPayloadType = options.dtmfPayloadType ?? null;
@@ -77,7 +77,7 @@ export class RtpRelayLeg {
     }
     let end = packet.length;
     if (packet[0]! & 0x20) end -= packet[end - 1]!;
-    if (end <= offset) return null;
+    if (end <= offset || end - offset > MAX_PAYLOAD) return null;
     const header = Buffer.from(packet.subarray(0, HEADER));
     this.#continuity.rewrite(header, nowMs);
     const inSeq = header.readUInt16BE(2);
@@ -87,13 +87,21 @@ export class RtpRelayLeg {
     this.#lastIn = { seq: inSeq, ts, at: nowMs };
     // While a key press plays, the audio it replaces is dropped without leaving a gap.
     if (this.#eventCursor < this.#event.length) return null;
-    if (delta <= MAX_KEPT_GAP) this.#seq = (this.#seq + delta - 1) & 0xffff;
-    const out = Buffer.allocUnsafe(HEADER + end - offset);
+    if (delta <= MAX_KEPT_GAP) this.#out.skipSequence(delta - 1);
+    const out = this.#out.nextBuffer();
     packet.copy(out, HEADER, offset, end);
     const marker = this.#markNext || (header[1]! & 0x80) !== 0;
     this.#markNext = false;
-    this.#writeHeader(out, marker, this.payloadType, ts);
-    return out;
+    return this.#out.finishOther(out, end - offset, this.payloadType, ts, marker);
+  }
+
+  get ssrc(): number {
+    return this.#out.ssrc;
+  }
+
+  /** Audio and RFC 4733 packets sent. */
+  get packetsSent(): number {
+    return this.#out.packetsSent;
   }
 
   /** Queues a key press: once the current one (if any) is done, audio pauses for its RFC 4733 events. */
@@ -117,25 +125,14 @@ export class RtpRelayLeg {
     }
     const event = this.#event[this.#eventCursor++]!;
     if (this.#eventCursor >= this.#event.length) this.#markNext = true;
-    const out = Buffer.allocUnsafe(HEADER + event.payload.length);
+    const out = this.#out.nextBuffer();
     out.set(event.payload, HEADER);
-    this.#writeHeader(out, event.marker, this.#dtmfPayloadType ?? 0, event.timestamp);
-    return out;
+    return this.#out.finishOther(out, event.payload.length, this.#dtmfPayloadType ?? 0, event.timestamp, event.marker);
   }
 
   /** The leg's path as one line, like AudioLegPipeline.describe(). */
   describe(): string {
     const dtmf = this.#dtmfPayloadType === null ? '' : ` + dtmf(pt=${this.#dtmfPayloadType})`;
     return `relay(${this.sourceId ?? 'none'}) → rtp(${this.#codec}, pt=${this.payloadType}, untranscoded${dtmf})`;
-  }
-
-  #writeHeader(buf: Buffer, marker: boolean, payloadType: number, timestamp: number): void {
-    buf[0] = 0x80;
-    buf[1] = (marker ? 0x80 : 0) | payloadType;
-    buf.writeUInt16BE(this.#seq, 2);
-    buf.writeUInt32BE(timestamp >>> 0, 4);
-    buf.writeUInt32BE(this.ssrc, 8);
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.packetsSent++;
   }
 }

@@ -4,6 +4,12 @@ export interface RateLimit {
   perSecond: number;
   /** Messages a source may send at once before the rate applies. */
   burst: number;
+  /**
+   * Messages per second from all sources together (what the endpoint can answer). Past it, a source is
+   * admitted only while it sends less than an equal share of this among the sources active in the last
+   * second: forty hosts flooding together cannot starve a prober or a trunk sending a few messages.
+   */
+  totalPerSecond?: number | null;
 }
 
 /** Sources tracked at most; idle ones are forgotten first. */
@@ -13,9 +19,18 @@ const MAX_SOURCES = 50_000;
 export class SourceRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private dropped = 0;
+  private overloadDrops = 0;
+  private readonly total: { tokens: number; at: number } | null;
+  /** Messages per source in the current second, and how many sources sent in the one before. */
+  private window = { start: 0, counts: new Map<string, number>(), previousSources: 0 };
 
   constructor(private readonly limit: RateLimit, private readonly now: () => number = () => performance.now()) {
     if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new RangeError('rate limit needs perSecond > 0 and burst >= 1');
+    if (limit.totalPerSecond !== undefined && limit.totalPerSecond !== null && !(limit.totalPerSecond > 0)) {
+      throw new RangeError('totalPerSecond must be positive');
+    }
+    this.total = limit.totalPerSecond ? { tokens: limit.totalPerSecond, at: now() } : null;
+    this.window.start = now();
   }
 
   /** True when `source` may send one more message now (and counts it). */
@@ -35,7 +50,39 @@ export class SourceRateLimiter {
       return false;
     }
     bucket.tokens -= 1;
-    return true;
+    return this.admitTotal(source, now);
+  }
+
+  /** The endpoint-wide limit: within it, everyone; past it, only sources under their equal share. */
+  private admitTotal(source: string, now: number): boolean {
+    const total = this.total;
+    const totalPerSecond = this.limit.totalPerSecond;
+    if (!total || !totalPerSecond) return true;
+    if (now - this.window.start >= 1000) {
+      this.window = { start: now, counts: new Map(), previousSources: this.window.counts.size };
+    }
+    const count = (this.window.counts.get(source) ?? 0) + 1;
+    if (this.window.counts.size < MAX_SOURCES || this.window.counts.has(source)) this.window.counts.set(source, count);
+    total.tokens = Math.min(totalPerSecond, total.tokens + ((now - total.at) / 1000) * totalPerSecond);
+    total.at = now;
+    if (total.tokens >= 1) {
+      total.tokens -= 1;
+      return true;
+    }
+    const share = totalPerSecond / Math.max(1, this.window.counts.size, this.window.previousSources);
+    if (count <= share) {
+      // Borrowed from the total: the heavy sources get that much less of it next.
+      total.tokens = Math.max(-totalPerSecond, total.tokens - 1);
+      return true;
+    }
+    this.dropped += 1;
+    this.overloadDrops += 1;
+    return false;
+  }
+
+  /** Messages refused because the endpoint as a whole was over `totalPerSecond` (counted in `droppedCount` too). */
+  get overloadDroppedCount(): number {
+    return this.overloadDrops;
   }
 
   /** Messages refused so far. */

@@ -4,6 +4,8 @@ import { SipTransport } from './SipTransport.js';
 import { SipTransportError } from './SipTransportError.js';
 import type { Destination } from './TransportTypes.js';
 
+const UDP_RECEIVE_BUFFER = 4 << 20;
+
 /** SIP over UDP (RFC 3261 §18): one socket both ways, so responses leave from the port requests arrived on. */
 export class UdpTransport extends SipTransport {
   readonly kind = 'udp' as const;
@@ -15,7 +17,8 @@ export class UdpTransport extends SipTransport {
   }
 
   async listen(): Promise<void> {
-    const socket = dgram.createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', reuseAddr: false });
+    // A deep receive queue rides out bursts (the kernel caps it at net.core.rmem_max); floods are for the limiter.
+    const socket = dgram.createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: UDP_RECEIVE_BUFFER });
     this.socket = socket;
     socket.on('message', (data, rinfo) => {
       this.safeEmit('message', data, { transport: 'udp', address: rinfo.address, port: rinfo.port });
