@@ -49,6 +49,12 @@ async function stopAll(parts: { web?: SipWebPhone; browser?: Browser; phone?: Ba
   await parts.server?.close();
   if (parts.workDir) rmSync(parts.workDir, { recursive: true, force: true });
 }
+/** Routers alive in the server's mediasoup workers (a worker dump lists them). */
+async function routerCount(server: ConfluxServer): Promise<number> {
+  const dumps = await Promise.all(server.pool.workers.map((worker) => worker.dump()));
+  return dumps.reduce((sum, dump) => sum + dump.routerIds.length, 0);
+}
+
 /** A narrow RTC range: the phone leg's socket must land in it. */
 const RTC_PORTS = { min: 46200, max: 46299 };
 
@@ -138,6 +144,8 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
     expect(await eventually(() => ownUdpSockets(), (s) => s.length <= idleSockets.length, 5000, 'the media sockets to close'))
       .toHaveLength(idleSockets.length);
+    // Nothing of the call is left in mediasoup: no router (the private room's), so no transport, producer or consumer.
+    expect(await eventually(() => routerCount(server), (count) => count === 0, 5000, 'the private room\'s router to close')).toBe(0);
   });
 
   it('the browser transfers the phone to another phone (REFER): told by NOTIFY, released, and the two phones hear each other', async () => {
