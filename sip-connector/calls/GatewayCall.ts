@@ -12,11 +12,11 @@ import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import type { PhoneCodecName } from './PhoneSdp.js';
+import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { SipCallInfo } from './SipCallTypes.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
-import { readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
+import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
 /** Codecs a gateway call carries end to end without transcoding: static payload types both sides share. */
 export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722'];
@@ -88,8 +88,10 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #phoneCalled = true;
   /** The INVITE to the browser, when a phone calls one. */
   #browserCall: OutgoingCall | null = null;
-  /** Where the phone's keys go once the call is up: the browser's dialog. */
-  #dtmfToBrowser: IncomingCall | OutgoingCall | null = null;
+  /** The browser's dialog once the call is up: where the phone's keys and holds go. */
+  #browserDialog: IncomingCall | OutgoingCall | null = null;
+  /** telephone-event of our offer, when we called the browser (its re-offers carry it again). */
+  #browserTelephoneEvent: { payloadType: number; clockRate: number } | null = null;
   /** The browser's participant in the private room. */
   #browser: Participant | null = null;
   /** The call to a transfer's target (SipCallManager's id), while it rings and once it has answered. */
@@ -200,7 +202,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const phone = await this.#context.calls.takeCall(caller, room.name, [...GATEWAY_CODECS], async (negotiated) => {
       leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
       this.#leg = leg;
-      await this.#callBrowser(binding, leg.offer(negotiated.telephoneEvent), callerName, leg);
+      this.#browserTelephoneEvent = negotiated.telephoneEvent ?? null;
+      await this.#callBrowser(binding, leg.offer(this.#browserTelephoneEvent), callerName, leg);
     }, { relay: true });
     if (this.#ended || !leg) return;
     await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
@@ -251,7 +254,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     browser.on('dtmf', (digit) => {
       this.#context.calls.sendDtmf(phoneCallId, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
     });
-    this.#dtmfToBrowser = browser;
+    this.#browserDialog = browser;
   }
 
   /** Whether `callId` (SipCallManager's) is one of this call's phones: the one at the start, or a transfer's target. */
@@ -319,7 +322,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.transferredTo = binding.contact.uri.toString();
     await notify(200, 'OK', true);
     // The browser leaves: its media first (the phones are then relayed to each other), then its dialog.
-    this.#dtmfToBrowser = null;
+    this.#browserDialog = null;
     this.#leg?.close();
     this.#leg = null;
     this.#browser?.close('left');
@@ -336,8 +339,25 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       if (other) this.#context.calls.sendDtmf(other, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
       return;
     }
-    if (callId !== this.#phoneCallId || !this.#dtmfToBrowser) return;
-    this.#dtmfToBrowser.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
+    if (callId !== this.#phoneCallId || !this.#browserDialog) return;
+    this.#browserDialog.sendDtmfInfo(digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the browser'));
+  }
+
+  /**
+   * The phone held or resumed (re-INVITE): carried to the browser by a re-INVITE of ours, with the direction
+   * that mirrors ours towards the phone (the phone holds: we only send to the browser, and it answers recvonly).
+   */
+  phoneReoffered(callId: string, towardPhone: MediaDirection): void {
+    const browser = this.#browserDialog;
+    const leg = this.#leg;
+    if (this.#ended || this.#transferred || callId !== this.#phoneCallId || !browser || !leg) return;
+    const direction = ANSWER_DIRECTION[towardPhone];
+    void (async () => {
+      const result = await browser.reinvite(leg.reoffer(direction, this.#browserTelephoneEvent));
+      if (result.status < 200 || result.status >= 300 || !result.sdp) throw new Error(`the browser answered ${result.status}`);
+      leg.reanswered(result.sdp);
+      this.#log.info({ direction }, 'phone hold carried to the browser');
+    })().catch((error: unknown) => this.#log.warn({ err: error, direction }, 'the browser did not take the phone\'s hold'));
   }
 
   /** A phone's call ended: so does this one (but a transfer's target that never answered only fails the transfer). */

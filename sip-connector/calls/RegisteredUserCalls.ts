@@ -42,6 +42,7 @@ export class RegisteredUserCalls {
     // One listener for every gateway call: a phone's end and key presses go to the call that owns it.
     options.calls.on('call.ended', (info) => this.#byPhoneCall(info.id)?.phoneEnded(info));
     options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(info.id, digit));
+    options.calls.on('call.reoffered', (info, direction) => this.#byPhoneCall(info.id)?.phoneReoffered(info.id, direction));
     // The first registration means gateway calls may come: their shared relay thread starts now, not in a call's setup.
     options.registrar.once('registered', () => options.calls.warmRelay());
   }

@@ -636,6 +636,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       call.bridge.setDirection(call.legId, negotiated).catch((error: unknown) => {
         this.#logger.warn({ err: error, callId: call.info.id }, 'cannot apply re-negotiation');
       });
+      if (negotiated.localDirection !== previous.localDirection) this.safeEmit('call.reoffered', { ...call.info }, negotiated.localDirection);
       call.sdp.version += 1;
       return buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port: call.sdp.port },
         call.sdp.sessionId, call.sdp.version);

@@ -1,6 +1,6 @@
 import type { SipUri } from '../sip/SipUri.js';
 import type { Destination } from '../sip/TransportTypes.js';
-import type { PhoneCodecName } from './PhoneSdp.js';
+import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 
 /** What the API and events say about a phone call. */
 export type SipCallDirection = 'inbound' | 'outbound';
@@ -35,6 +35,8 @@ export type SipCallManagerEvents = {
   'call.answered': [call: SipCallInfo];
   'call.ended': [call: SipCallInfo];
   'call.dtmf': [call: SipCallInfo, digit: string];
+  /** The phone re-offered (hold, resume): `direction` is ours towards it now. */
+  'call.reoffered': [call: SipCallInfo, direction: MediaDirection];
 };
 
 export interface DialOutRequest {

@@ -2,7 +2,7 @@ import type { types } from 'mediasoup';
 import { UnsupportedError } from '../../server/errors.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
-import type { PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
+import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
 import {
   buildWebRtcAnswer, buildWebRtcOffer, consumerRtpCapabilities, MID_EXTENSION_ID, producerRtpParameters, readWebRtcSdp,
   type WebRtcDescription, type WebRtcOfferedCodec,
@@ -120,15 +120,47 @@ export class WebRtcMediaLeg {
   answer(): string {
     const remote = this.#remote;
     if (!remote) throw new UnsupportedError('no offer to answer');
+    return this.#onBrowserLines(remote);
+  }
+
+  /** Our description on the m-lines of the browser's offer: the answer to it, or (with a direction) a re-offer. */
+  #onBrowserLines(remote: WebRtcDescription, reofferDirection?: MediaDirection): string {
     const consumer = this.#consumer;
     const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
     return buildWebRtcAnswer({
-      offer: remote, codec: this.codecIn(remote),
+      offer: remote, codec: this.codecIn(remote), ...(reofferDirection ? { reofferDirection } : {}),
       iceParameters: this.#transport.iceParameters, iceCandidates: this.#transport.iceCandidates,
       dtlsParameters: this.#transport.dtlsParameters,
       sending: consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null,
       sessionId: this.#sessionId, version: this.#version,
     });
+  }
+
+  /**
+   * Our re-offer to the browser with `direction` as ours (the phone holds or resumes), on the m-lines the
+   * call already has; `reanswered` then takes the browser's answer.
+   */
+  reoffer(direction: MediaDirection, telephoneEvent: { payloadType: number; clockRate: number } | null): string {
+    const remote = this.#remote;
+    if (!remote) throw new UnsupportedError('the browser has not answered yet');
+    this.#version += 1;
+    if (this.#weOffered) {
+      return buildWebRtcOffer({
+        codec: this.codec, telephoneEvent, mid: OFFER_MID, iceParameters: this.#transport.iceParameters,
+        iceCandidates: this.#transport.iceCandidates, dtlsParameters: this.#transport.dtlsParameters,
+        sessionId: this.#sessionId, version: this.#version, direction,
+      });
+    }
+    return this.#onBrowserLines(remote, direction);
+  }
+
+  /** The browser's answer to `reoffer`: it must keep the codec (488 otherwise, before anything changes). */
+  reanswered(answerSdp: string): WebRtcDescription {
+    const answer = readWebRtcSdp(answerSdp);
+    this.codecIn(answer);
+    // The offer stays what later answers mirror when the browser itself offered; only our own offer's answer replaces it.
+    if (this.#weOffered) this.#remote = answer;
+    return answer;
   }
 
   close(): void {

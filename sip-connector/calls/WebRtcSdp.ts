@@ -47,7 +47,7 @@ export const MID_EXTENSION_ID = getSupportedRtpCapabilities().headerExtensions
   ?.find((ext) => ext.kind === 'audio' && ext.uri === MID_URI)?.preferredId ?? 1;
 const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const REGISTERED_CLOCKS: Record<PhoneCodecName, number> = { PCMU: 8000, PCMA: 8000, G722: 8000, opus: 48_000 };
-const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
+export const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
   sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive',
 };
 
@@ -228,6 +228,8 @@ export interface WebRtcOfferInput extends TransportDescription {
   codec: PhoneCodec;
   telephoneEvent: { payloadType: number; clockRate: number } | null;
   mid: string;
+  /** Ours; sendrecv unless re-offering a hold. */
+  direction?: MediaDirection;
 }
 
 /**
@@ -244,7 +246,7 @@ export function buildWebRtcOffer(input: WebRtcOfferInput): string {
     mid: input.mid,
     ...transportAttributes(input),
     setup: 'actpass',
-    direction: 'sendrecv',
+    direction: input.direction ?? 'sendrecv',
     ext: [{ value: MID_EXTENSION_ID, uri: MID_URI }],
     rtp: [
       { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },
@@ -264,12 +266,17 @@ export interface WebRtcAnswerInput extends TransportDescription {
   codec: WebRtcOfferedCodec;
   /** The SSRC and CNAME of what we send (the consumer), if we send. */
   sending: { ssrc: number; cname: string } | null;
+  /**
+   * Present: not an answer but our re-offer on the browser's own m-lines (the other side holds or resumes),
+   * with this direction and DTLS actpass, as an offer must say (the browser keeps its role).
+   */
+  reofferDirection?: MediaDirection;
 }
 
 /** Our answer: ICE-lite, one BUNDLE group of the audio m-line, the chosen codec, port 0 for anything else. */
 export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
   const { offer, codec } = input;
-  const direction = ANSWER_DIRECTION[offer.audio.direction];
+  const direction = input.reofferDirection ?? ANSWER_DIRECTION[offer.audio.direction];
   const telephoneEvent = offer.audio.telephoneEvent;
   const session = sessionOf(input, offer.audio.mid);
   session.media = offer.media.map((m, index) => {
@@ -283,7 +290,7 @@ export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
       payloads: [codec.payloadType, ...(telephoneEvent ? [telephoneEvent.payloadType] : [])].join(' '),
       mid: offer.audio.mid,
       ...transportAttributes(input),
-      setup: offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
+      setup: input.reofferDirection !== undefined ? 'actpass' : offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
       direction,
       rtp: [
         { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },

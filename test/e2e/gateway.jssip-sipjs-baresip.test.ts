@@ -132,7 +132,13 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     phone.sendDtmf('7');
     await eventually(() => web.events(), (events) => events.includes('dtmf:7'), 5000, 'the phone\'s key at the browser');
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Hold from the phone's side reaches the browser too: our re-offer on the browser's own m-lines.
+    phone.hold(true);
+    await eventually(() => web.audioDirection(), (direction) => direction === 'recvonly', 5000, 'the browser to be held');
+    phone.hold(false);
+    await eventually(() => web.audioDirection(), (direction) => direction === 'sendrecv', 5000, 'the browser to be resumed');
+
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await web.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);
     // The phone heard the browser's 1 kHz tone (baresip starts a new recording when its stream restarts: its last 1.5 s).
@@ -202,7 +208,16 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     await web.dtmf('9');
     expect((await phone.waitForEvent('CALL_DTMF_START', 5000)).param).toMatch(/9/);
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The phone holds and resumes (re-INVITE): carried to the browser by a re-INVITE of ours.
+    expect(await web.audioDirection()).toBe('sendrecv');
+    phone.hold(true);
+    await eventually(() => web.audioDirection(), (direction) => direction === 'recvonly', 5000, 'the browser to be held');
+    phone.hold(false);
+    await eventually(() => web.audioDirection(), (direction) => direction === 'sendrecv', 5000, 'the browser to be resumed');
+    const afterResume = await web.measure(1500);
+    expect(Math.abs(afterResume.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     phone.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);
     await eventually(() => web.events(), (events) => events.some((e) => e.startsWith('ended')), 10_000, 'the browser to see the call end');

@@ -289,6 +289,14 @@ export class SipWebPhone {
     return this.page.evaluate((t) => (window as never as { webphone: { refer: (a: string) => Promise<string> } }).webphone.refer(t), target);
   }
 
+  /** The negotiated direction of the call's audio transceiver (e.g. `recvonly` while the far end holds). */
+  audioDirection(): Promise<string | null> {
+    return this.page.evaluate(() => {
+      const pc = (window as never as { webphone: { pc: () => RTCPeerConnection } }).webphone.pc();
+      return pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio')?.currentDirection ?? null;
+    });
+  }
+
   /** Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered. */
   hold(on: boolean): Promise<string> {
     return this.page.evaluate((flag) => (window as never as { webphone: { hold: (f: boolean) => Promise<string> } }).webphone.hold(flag), on);

@@ -199,6 +199,11 @@ export class BaresipPhone {
     this.#command('dial', uri);
   }
 
+  /** Puts the current call on hold (re-INVITE, sendonly), or takes it off. */
+  hold(on: boolean): void {
+    this.#command(on ? 'hold' : 'resume');
+  }
+
   hangup(): void {
     this.#command('hangup');
   }

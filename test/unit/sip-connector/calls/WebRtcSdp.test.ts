@@ -73,5 +73,17 @@ describe('WebRtcSdp', () => {
     expect(video).toMatchObject({ type: 'video', port: 0 });
     expect([audio!.mid, video!.mid].map(String)).toEqual(['0', '1']);
     expect(answer.fingerprint).toEqual({ type: 'sha-256', hash: '01:02:03' });
+
+    // Re-offered on the same m-lines (the phone holds): our direction, DTLS actpass as an offer says, same mids.
+    const reoffer = parse(buildWebRtcAnswer({
+      offer, codec, reofferDirection: 'sendonly',
+      iceParameters: { usernameFragment: 'ms-ufrag', password: 'ms-password', iceLite: true },
+      iceCandidates: [{ foundation: 'udpcandidate', priority: 1076302079, ip: '192.0.2.5', address: '192.0.2.5', protocol: 'udp', port: 40001, type: 'host' }],
+      dtlsParameters: { role: 'auto', fingerprints: [{ algorithm: 'sha-256', value: '01:02:03' }] },
+      sending: { ssrc: 2222, cname: 'conflux' }, sessionId: '7', version: 2,
+    }));
+    expect(reoffer.media[0]).toMatchObject({ type: 'audio', setup: 'actpass', direction: 'sendonly', payloads: '0 126' });
+    expect(reoffer.media.map((m) => String(m.mid))).toEqual(['0', '1']);
+    expect(reoffer.origin!.sessionVersion).toBe(2);
   });
 });
