@@ -20,6 +20,7 @@ import {
   type PhoneCodecName,
 } from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
+import { MixerThreadPool } from './MixerThreadPool.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { MixerThread } from '../media/MixerThread.js';
 import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
@@ -127,10 +128,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
   /** Rooms with calls: the calls to end when the room closes, and the one listener that does it. */
   readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void }>();
-  /** An emptied mixer thread, handed back by a room whose phones all left, waiting for the next room. */
-  #spareMixer: MixerThread | null = null;
-  /** The mixer thread every relay bridge (gateway call) shares. */
-  #relayThread: Promise<MixerThread> | null = null;
+  /** The spare room mixer and the relay thread gateway calls share. */
+  readonly #mixers: MixerThreadPool;
   readonly #digest = new Map<string, DigestServer>();
   readonly #prompts = new PromptLibrary();
   readonly #logger: Logger = createLogger('sip-calls');
@@ -141,6 +140,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     super();
     this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, mixer: { jitterTargetMs: 40, adaptiveJitter: true }, maxCalls: 1000, ...options };
     this.#dispatcher = new CallDispatcher(options.store);
+    this.#mixers = new MixerThreadPool(this.#options.mixer, this.#logger);
     options.store.on('change', (kind, id) => {
       if (kind === 'inboundTrunks') this.#digest.delete(id);
     });
@@ -200,7 +200,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       const ready = await bridge.catch(() => undefined);
       return ready && !ready.closed && !ready.relays ? [{ label: room, mixer: ready.mixer }] : [];
     }));
-    const relay = await this.#relayThread?.catch(() => undefined);
+    const relay = await this.#mixers.runningRelay();
     return [...rooms.flat(), ...(relay ? [{ label: RELAY_MIXER_LABEL, mixer: relay }] : [])];
   }
 
@@ -739,8 +739,8 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       if (!existing.closed) return existing;
     }
     bridge = relay
-      ? this.#relayMixer().then((mixer) => RoomAudioBridge.relay(room, this.#options.mediaListenIp, mixer))
-      : this.#roomMixer().then((mixer) => RoomAudioBridge.onMixer(room, this.#options.mediaListenIp, mixer, (idle) => this.#keepSpare(idle)));
+      ? this.#mixers.relay().then((mixer) => RoomAudioBridge.relay(room, this.#options.mediaListenIp, mixer))
+      : this.#mixers.forRoom().then((mixer) => RoomAudioBridge.onMixer(room, this.#options.mediaListenIp, mixer, (idle) => this.#mixers.giveBack(idle)));
     this.#bridges.set(room.name, bridge);
     const created = await bridge.catch((error: unknown) => {
       this.#bridges.delete(room.name);
@@ -761,45 +761,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     return created;
   }
 
-  /**
-   * A mixer thread for a room's new bridge. A thread takes about half a second to start, which the room's
-   * first caller would wait for before its 200 OK: so a room whose last phone left hands its emptied thread
-   * back as the spare, and the next room takes it.
-   */
-  async #roomMixer(): Promise<MixerThread> {
-    const spare = this.#spareMixer;
-    this.#spareMixer = null;
-    if (spare?.alive) return spare;
-    return RoomAudioBridge.startMixer(this.#options.mixer);
-  }
-
-  /** Keeps an emptied room mixer as the spare (one at most; closing, none). */
-  #keepSpare(mixer: MixerThread): void {
-    if (this.#closing || this.#spareMixer?.alive || !mixer.alive) {
-      void mixer.close();
-      return;
-    }
-    this.#spareMixer = mixer;
-  }
-
-  /** The mixer thread relay bridges share, started on first use (or by `warmRelay`) and again after it died. */
-  #relayMixer(): Promise<MixerThread> {
-    if (!this.#relayThread) {
-      const starting = RoomAudioBridge.startRelayMixer(this.#options.mixer);
-      this.#relayThread = starting;
-      starting.then((mixer) => mixer.once('exit', () => {
-        if (this.#relayThread === starting) this.#relayThread = null;
-      }), () => {
-        if (this.#relayThread === starting) this.#relayThread = null;
-      });
-    }
-    return this.#relayThread;
-  }
-
   /** Starts the shared relay thread ahead of the first gateway call, so that call does not wait for it. */
   warmRelay(): void {
-    if (this.#closing) return;
-    this.#relayMixer().catch((error: unknown) => this.#logger.warn({ err: error }, 'cannot start the relay mixer'));
+    if (!this.#closing) this.#mixers.warmRelay();
   }
 
   /** Ends calls whose phone stopped sending RTP (unless it is on hold and so not expected to send). */
@@ -832,12 +796,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BYE_WAIT_MS).unref())]);
     for (const bridge of this.#bridges.values()) void bridge.then((b) => b.close(), () => undefined);
     this.#bridges.clear();
-    const relay = this.#relayThread;
-    this.#relayThread = null;
-    await relay?.then((mixer) => mixer.close(), () => undefined);
-    const spare = this.#spareMixer;
-    this.#spareMixer = null;
-    await spare?.close();
+    await this.#mixers.close();
   }
 
   protected override onListenerError(event: string, error: unknown): void {
