@@ -39,6 +39,7 @@ export class RtpRelayLeg {
   readonly #dtmfPayloadType: number | null;
   readonly #dtmf: DtmfGenerator | null;
   readonly #continuity: RtpStreamContinuity;
+  readonly #header = Buffer.alloc(HEADER);
   readonly #pendingDigits: Array<{ digit: string; durationMs: number }> = [];
   #event: DtmfPacket[] = [];
   #eventCursor = 0;
@@ -78,7 +79,9 @@ export class RtpRelayLeg {
     let end = packet.length;
     if (packet[0]! & 0x20) end -= packet[end - 1]!;
     if (end <= offset || end - offset > MAX_PAYLOAD) return null;
-    const header = Buffer.from(packet.subarray(0, HEADER));
+    // The source's header, made continuous, in a scratch buffer of the leg's (nothing allocated per packet).
+    const header = this.#header;
+    packet.copy(header, 0, 0, HEADER);
     this.#continuity.rewrite(header, nowMs);
     const inSeq = header.readUInt16BE(2);
     const ts = header.readUInt32BE(4);

@@ -43,8 +43,12 @@ interface SourceTraffic {
 const activity = new Map<string, SourceTraffic>();
 /** SDES-SRTP sources: the phone's key unprotects what arrives, ours protects what legs send from the socket. */
 const srtpContexts = new Map<string, { inbound: SrtpContext; inboundKey: string; outbound: SrtpContext; outboundKey: string }>();
-/** Sources that are only relayed, never decoded: their key presses are read here, not by the engine. */
-const unmixed = new Map<string, { detector: DtmfDetector | null; muted: boolean }>();
+/** A source that is only relayed, never decoded: its key presses are read here, not by the engine. */
+interface UnmixedSource {
+  detector: DtmfDetector | null;
+  muted: boolean;
+}
+const unmixed = new Map<string, UnmixedSource>();
 /** Legs forwarding one source untranscoded, and by source the legs forwarding it. */
 const relayLegs = new Map<string, RtpRelayLeg>();
 const relayTargets = new Map<string, Set<RtpRelayLeg>>();
@@ -227,7 +231,7 @@ async function addSource(spec: MixerSourceSpec): Promise<number> {
       relay.socket.send(relay.levels ? relay.levels.stamp(copy) : copy, relay.port, relay.ip, onSendDone);
     }
     const relayOnly = unmixed.get(id);
-    if (relayOnly) relayPacket(id, relayOnly, msg, now);
+    if (relayOnly) relayPacket(id, current!, relayOnly, msg, now);
     else engine.receive(id, msg, now);
   });
   sockets.set(id, socket);
@@ -260,10 +264,9 @@ function dropSource(sourceId: string): boolean {
 }
 
 /** An unmixed source's packet: key presses to its detector, audio as it is to every relay leg forwarding it. */
-function relayPacket(sourceId: string, source: { detector: DtmfDetector | null; muted: boolean }, msg: Buffer, now: number): void {
-  const spec = specs.get(sourceId);
+function relayPacket(sourceId: string, spec: MixerSourceSpec, source: UnmixedSource, msg: Buffer, now: number): void {
   const payloadType = msg[1]! & 0x7f;
-  if (spec?.dtmfPayloadType === payloadType) {
+  if (spec.dtmfPayloadType === payloadType) {
     if (!source.detector) return;
     try {
       source.detector.push(RtpPacket.parse(msg), now);
@@ -276,7 +279,7 @@ function relayPacket(sourceId: string, source: { detector: DtmfDetector | null; 
     }
     return;
   }
-  if (source.muted || spec?.payloadType !== payloadType) return;
+  if (source.muted || spec.payloadType !== payloadType) return;
   const legs = relayTargets.get(sourceId);
   if (!legs) return;
   for (const leg of legs) {
