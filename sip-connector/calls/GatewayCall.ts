@@ -15,6 +15,7 @@ import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { SipCallInfo } from './SipCallTypes.js';
+import { identitySafe } from './identitySafe.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
@@ -144,7 +145,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const producer = phoneAudio(room, result.call.participantId);
     const codec = WebRtcMediaLeg.pickCodec(offer, [result.call.codec as PhoneCodecName]);
     const participant = room.join({
-      identity: `sip-user-${this.info.from.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: callerName, kind: 'sip',
+      identity: `sip-user-${identitySafe(this.info.from)}`, displayName: callerName, kind: 'sip',
       attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
     });
     this.#browser = participant;
@@ -194,7 +195,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#phoneCallId = caller.callId;
     this.#phoneCalled = false;
     const participant = room.join({
-      identity: `sip-user-${this.info.to.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40)}`, displayName: this.info.to, kind: 'sip',
+      identity: `sip-user-${identitySafe(this.info.to)}`, displayName: this.info.to, kind: 'sip',
       attributes: { 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'outbound', 'sip.media': 'webrtc' },
     });
     this.#browser = participant;

@@ -9,6 +9,7 @@ import type { SipUri } from '../sip/SipUri.js';
 import type { Registrar } from '../sip/Registrar.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
+import { registeredPhone } from './registeredPhone.js';
 import { GatewayCall, type GatewayCallInfo } from './GatewayCall.js';
 import type { SipCallManager } from './SipCallManager.js';
 import { isWebRtcSdp, readWebRtcSdp } from './WebRtcSdp.js';
@@ -120,7 +121,6 @@ export class RegisteredUserCalls {
    * registered from WebRTC clients only (488).
    */
   #transferTarget(referTo: string): Binding {
-    const registrar = this.#options.registrar;
     let uri: SipUri;
     try {
       uri = NameAddr.parse(referTo).uri;
@@ -130,15 +130,7 @@ export class RegisteredUserCalls {
     if ([...uri.headers.keys()].some((name) => name.toLowerCase() === 'replaces')) {
       throw new ConfluxError('attended transfer (Replaces) is not supported', 501, 501);
     }
-    const user = uri.user;
-    if (!user || !/^sips?$/.test(uri.scheme) || !registrar.isLocalDomain(uri.host) || !registrar.hasUser(user)) {
-      throw new NotFoundError(`no user ${user ?? '(none)'} here`);
-    }
-    const bindings = registrar.lookup(user).sort((a, b) => b.expiresAt - a.expiresAt);
-    const phone = bindings.find((b) => b.source.transport !== 'ws' && b.source.transport !== 'wss');
-    if (phone) return phone;
-    if (bindings.length > 0) throw new UnsupportedError(`${user} is on a WebRTC client only: a transfer reaches phones`);
-    throw new UnavailableError(`${user} is not registered`);
+    return registeredPhone(this.#options.registrar, uri, 'a transfer');
   }
 
   /** Ends every call (shutdown). */

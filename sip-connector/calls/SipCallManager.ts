@@ -20,6 +20,8 @@ import {
   type PhoneCodecName,
 } from './PhoneSdp.js';
 import { PromptLibrary, type PromptName } from './PromptLibrary.js';
+import { identitySafe } from './identitySafe.js';
+import { registeredPhone } from './registeredPhone.js';
 import { MixerThreadPool } from './MixerThreadPool.js';
 import { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { MixerThread } from '../media/MixerThread.js';
@@ -111,7 +113,6 @@ function calledNumberOf(sip: IncomingCall, contactUser: string): string {
   const toUser = userOf(sip.invite.to.uri);
   return requestUser && requestUser !== contactUser ? requestUser : toUser || requestUser;
 }
-const identitySafe = (text: string): string => text.replace(/[^A-Za-z0-9_.+-]/g, '').slice(0, 40) || 'anonymous';
 
 /**
  * Calls ↔ rooms. Inbound INVITEs are matched to a trunk and dispatch rule (403/404/407/488 when
@@ -426,11 +427,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (!registrar || !uri?.user || !/^sips?$/.test(uri.scheme) || !registrar.isLocalDomain(uri.host)) {
       throw new BadRequestError(`to: without trunkId, a user of this server (sip:<user>@${registrar?.domain ?? 'domain'})`);
     }
-    if (!registrar.hasUser(uri.user)) throw new NotFoundError(`no user ${uri.user} here`);
-    const bindings = registrar.lookup(uri.user).sort((a, b) => b.expiresAt - a.expiresAt);
-    if (bindings.length === 0) throw new ConfluxError(`${uri.user} is not registered`, 409, 480);
-    const binding = bindings.find((b) => b.source.transport !== 'ws' && b.source.transport !== 'wss');
-    if (!binding) throw new UnsupportedError(`${uri.user} is registered from a WebRTC client only: dial-out into a room reaches phones`);
+    const binding = registeredPhone(registrar, uri, 'dial-out into a room');
     return this.#placeCall({
       room: request.room, target: binding.contact.uri, destination: binding.source, from: `sip:${this.#options.ua.userName}@${registrar.domain}`,
       trunkId: null, codecs: ['PCMU', 'PCMA', 'G722', 'opus'], mediaEncryption: 'none',
