@@ -22,6 +22,7 @@ import { EventStream } from './events/EventStream.js';
 import { JsonFileSipConfigStore, type SipConfigStore } from '../sip-connector/calls/SipConfigStore.js';
 import { SipServer } from '../sip-connector/SipServer.js';
 import { SipCallManager } from '../sip-connector/calls/SipCallManager.js';
+import { InboundRouter } from '../sip-connector/calls/InboundRouter.js';
 import { RegisteredUserCalls } from '../sip-connector/calls/RegisteredUserCalls.js';
 import { TrunkRegistrations } from '../sip-connector/calls/TrunkRegistrations.js';
 
@@ -166,16 +167,17 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
   logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
   const calls = new SipCallManager({
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
-    realm: sip.domain, mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
+    mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,
     mixer: {
       jitterTargetMs: sip.jitterTargetMs, adaptiveJitter: sip.adaptiveJitter, portRange: { min: listen.minPort, max: listen.maxPort },
     },
     maxCalls: sip.maxCalls,
-    authGuard: sipServer.authGuard,
   });
-  const userCalls = new RegisteredUserCalls({ ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen });
-  // A registered user's call (digest-authenticated) goes to its callee; anything else to the trunks and rooms.
-  sipServer.userAgent.onInvite((call) => (userCalls.claims(call) ? userCalls.handle(call) : calls.handleInvite(call)));
+  const userCalls = new RegisteredUserCalls({ ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen, store });
+  const router = new InboundRouter({
+    store, calls, userCalls, contactUser: sipServer.userAgent.userName, realm: sip.domain, authGuard: sipServer.authGuard,
+  });
+  sipServer.userAgent.onInvite((call) => router.handle(call));
   return { server: sipServer, calls, userCalls, registrations: new TrunkRegistrations(sipServer.userAgent, store) };
 }
 

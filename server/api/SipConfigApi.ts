@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { z } from 'zod';
 import {
-  DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, redactTrunk,
+  DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, RouteInput, redactTrunk, type DispatchRule, type Route,
 } from '../../sip-connector/calls/SipCallSchemas.js';
 import type { SipConfigItems, SipConfigKind, SipConfigStore } from '../../sip-connector/calls/SipConfigStore.js';
 import { BadRequestError, ConfluxError, NotFoundError } from '../errors.js';
@@ -19,19 +19,31 @@ interface Collection<K extends SipConfigKind> {
   present: (item: SipConfigItems[K]) => unknown;
 }
 
-/** `/sip/...`: CRUD for inbound trunks, outbound trunks and dispatch rules (durable). */
+/** `/sip/...`: CRUD for inbound trunks, outbound trunks, dispatch rules and routes (durable). */
 export function createSipConfigApi(store: SipConfigStore): Router {
   const api = express.Router();
   const checkReferences = (kind: SipConfigKind, item: SipConfigItems[SipConfigKind]) => {
-    if (kind !== 'dispatchRules') return;
-    for (const trunkId of (item as SipConfigItems['dispatchRules']).trunkIds) {
+    const inboundTrunkIds = kind === 'dispatchRules' ? (item as DispatchRule).trunkIds
+      : kind === 'routes' && (item as Route).type === 'trunk-to-user' ? (item as Extract<Route, { type: 'trunk-to-user' }>).trunkIds : [];
+    for (const trunkId of inboundTrunkIds) {
       if (!store.get('inboundTrunks', trunkId)) throw new BadRequestError(`trunkIds: inbound trunk ${trunkId} does not exist`);
     }
+    if (kind === 'routes' && (item as Route).type === 'user-to-trunk') {
+      const trunkId = (item as Extract<Route, { type: 'user-to-trunk' }>).outboundTrunkId;
+      if (!store.get('outboundTrunks', trunkId)) throw new BadRequestError(`outboundTrunkId: outbound trunk ${trunkId} does not exist`);
+    }
   };
+  /** A trunk that rules or routes name cannot go: they would silently stop matching. */
   const checkUnreferenced = (kind: SipConfigKind, id: string) => {
-    if (kind !== 'inboundTrunks') return;
-    const users = store.list('dispatchRules').filter((rule) => rule.trunkIds.includes(id)).map((rule) => rule.id);
-    if (users.length > 0) throw new ConflictError(`inbound trunk ${id} is used by dispatch rules ${users.join(', ')}`);
+    const users = kind === 'inboundTrunks'
+      ? [
+        ...store.list('dispatchRules').filter((rule) => rule.trunkIds.includes(id)).map((rule) => `dispatch rule ${rule.id}`),
+        ...store.list('routes').filter((route) => route.type === 'trunk-to-user' && route.trunkIds.includes(id)).map((route) => `route ${route.id}`),
+      ]
+      : kind === 'outboundTrunks'
+        ? store.list('routes').filter((route) => route.type === 'user-to-trunk' && route.outboundTrunkId === id).map((route) => `route ${route.id}`)
+        : [];
+    if (users.length > 0) throw new ConflictError(`${kind === 'inboundTrunks' ? 'inbound' : 'outbound'} trunk ${id} is used by ${users.join(', ')}`);
   };
 
   const mount = <K extends SipConfigKind>({ kind, path, label, schema, present }: Collection<K>) => {
@@ -72,5 +84,6 @@ export function createSipConfigApi(store: SipConfigStore): Router {
   mount({ kind: 'inboundTrunks', path: '/inbound-trunks', label: 'inbound trunk', schema: InboundTrunkInput, present: redactTrunk });
   mount({ kind: 'outboundTrunks', path: '/outbound-trunks', label: 'outbound trunk', schema: OutboundTrunkInput, present: redactTrunk });
   mount({ kind: 'dispatchRules', path: '/dispatch-rules', label: 'dispatch rule', schema: DispatchRuleInput, present: (rule) => rule });
+  mount({ kind: 'routes', path: '/routes', label: 'route', schema: RouteInput, present: (route) => route });
   return api;
 }

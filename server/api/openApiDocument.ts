@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
-import { DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput } from '../../sip-connector/calls/SipCallSchemas.js';
+import { DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, RouteInput } from '../../sip-connector/calls/SipCallSchemas.js';
 import { DialOutBodySchema, DtmfBodySchema } from './SipCallsApi.js';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
@@ -13,9 +13,10 @@ const ok = (description: string) => ({ description, content: { 'application/json
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** List/create and get/replace/delete paths of one durable SIP collection. */
-function crud(path: string, label: string, schema: z.ZodType): Record<string, unknown> {
+function crud(path: string, label: string, schema: z.ZodType, description?: string): Record<string, unknown> {
   return {
     [path]: {
+      ...(description ? { description } : {}),
       get: { summary: `List ${label}s`, responses: { 200: ok(`${label}s`), 401: error } },
       post: { summary: `Create a ${label}`, requestBody: json(schema), responses: { 201: ok('Created'), 409: error, ...errors } },
     },
@@ -27,6 +28,12 @@ function crud(path: string, label: string, schema: z.ZodType): Record<string, un
     },
   };
 }
+
+const ROUTE_ORDER = 'Where an inbound call goes, in this order. (1) A registered user\'s call (over a WebSocket, or From a user of '
+  + 'the domain) is authenticated by digest, then goes to the called user when it is one (480 when not registered), else out through '
+  + 'the first `user-to-trunk` route (lowest priority, then id) whose numbers or prefixes take the dialled number (404 when none). '
+  + '(2) Any other call must match an inbound trunk (403/407); the first `trunk-to-user` route that takes the called number sends it '
+  + 'to a registered user (its `user`, or the user named by the called number; 480 when offline); (3) else the dispatch rules pick a room.';
 
 /** OpenAPI 3.1 description of the REST API, served at `/openapi.json`. */
 export function openApiDocument(): Record<string, unknown> {
@@ -51,6 +58,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud('/sip/inbound-trunks', 'inbound trunk', InboundTrunkInput),
       ...crud('/sip/outbound-trunks', 'outbound trunk', OutboundTrunkInput),
       ...crud('/sip/dispatch-rules', 'dispatch rule', DispatchRuleInput),
+      ...crud('/sip/routes', 'route', RouteInput, ROUTE_ORDER),
       '/sip/calls': {
         get: { summary: 'Calls in progress and recently ended', responses: { 200: ok('Calls'), 401: error } },
         post: {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfluxError } from '../../server/errors.js';
+import { ConfluxError, UnsupportedError } from '../../server/errors.js';
 import type { Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
@@ -14,7 +14,8 @@ import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
-import type { SipCallInfo } from './SipCallTypes.js';
+import type { InboundTrunk } from './SipCallSchemas.js';
+import type { DialOutResult, SipCallInfo } from './SipCallTypes.js';
 import { identitySafe } from './identitySafe.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
@@ -53,6 +54,12 @@ export interface GatewayCallContext {
   /** The phone a transfer's Refer-To reaches (a registered user's plain-RTP binding); throws a ConfluxError saying why not. */
   transferTarget: (referTo: string) => Binding;
 }
+
+/**
+ * Places the phone's side of a browser's call into the private `room`, with `codecs` (most preferred first);
+ * resolves once it is answered or has failed. `onStarted` learns its call id at once, `onRinging` its first 180/183.
+ */
+export type PhoneDial = (room: string, codecs: PhoneCodecName[], onStarted: (callId: string) => void, onRinging: () => void) => Promise<DialOutResult>;
 
 /** Seats of the private room: the two parties, and a transfer's target while it is being called. */
 const GATEWAY_ROOM_SEATS = 3;
@@ -116,10 +123,15 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#log = context.logger.child({ callId: caller.callId, room: this.info.room });
   }
 
-  /** Dials `binding` for the browser's `offer`, relays ringing, and answers the browser once the contact answers. */
-  async startToPhone(binding: Binding, offer: WebRtcDescription, callerName: string): Promise<void> {
+  /**
+   * Places the phone's side for the browser's `offer` (`dial`: a registered contact, or a number through a
+   * trunk), with the codecs both the browser and `allowed` have; relays ringing, and answers the browser once
+   * the phone answers.
+   */
+  async startToPhone(dial: PhoneDial, offer: WebRtcDescription, callerName: string, allowed: readonly PhoneCodecName[] = GATEWAY_CODECS): Promise<void> {
     const caller = this.#caller;
-    const codecs = offer.audio.codecs.map((codec) => codec.name).filter((name) => GATEWAY_CODECS.includes(name));
+    const codecs = offer.audio.codecs.map((codec) => codec.name).filter((name) => GATEWAY_CODECS.includes(name) && allowed.includes(name));
+    if (codecs.length === 0) throw new UnsupportedError(`no codec of the browser's (${offer.audio.codecs.map((c) => c.name).join(', ')}) is carried to ${this.info.to}`);
     // The browser hangs up (CANCEL) while the contact rings, or after the answer (BYE).
     caller.once('failed', () => void this.end('cancelled'));
     caller.once('ended', (reason) => {
@@ -128,10 +140,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
     this.#room = room;
-    const result = await this.#context.calls.dialContact({
-      room: room.name, target: binding.contact.uri, destination: binding.source, from: this.info.from,
-      displayName: callerName, codecs, relay: true,
-    }, (callId) => {
+    const result = await dial(room.name, codecs, (callId) => {
       this.info.contactCallId = callId;
       this.#phoneCallId = callId;
     }, () => caller.ring());
@@ -187,8 +196,11 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     return leg.answer();
   }
 
-  /** Takes a phone's call (plain RTP `sip.offer`) to a browser's `binding`, answering the phone once the browser answers. */
-  async startToBrowser(binding: Binding, callerName: string): Promise<void> {
+  /**
+   * Takes a phone's call (plain RTP `sip.offer`: a registered phone's, or a trunk's a route sends here) to a
+   * browser's `binding`, answering the phone once the browser answers.
+   */
+  async startToBrowser(binding: Binding, callerName: string, trunk?: InboundTrunk): Promise<void> {
     const caller = this.#caller;
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
     this.#room = room;
@@ -200,12 +212,14 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     });
     this.#browser = participant;
     let leg: WebRtcMediaLeg | null = null;
-    const phone = await this.#context.calls.takeCall(caller, room.name, [...GATEWAY_CODECS], async (negotiated) => {
+    const codecs = GATEWAY_CODECS.filter((name) => !trunk || (trunk.codecs as string[]).includes(name));
+    if (codecs.length === 0) throw new UnsupportedError(`trunk ${trunk?.id ?? ''} allows no codec a browser shares (PCMU, PCMA, G722)`);
+    const phone = await this.#context.calls.takeCall(caller, room.name, codecs, async (negotiated) => {
       leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
       this.#leg = leg;
       this.#browserTelephoneEvent = negotiated.telephoneEvent ?? null;
       await this.#callBrowser(binding, leg.offer(this.#browserTelephoneEvent), callerName, leg);
-    }, { relay: true });
+    }, { relay: true, ...(trunk ? { trunk } : {}) });
     if (this.#ended || !leg) return;
     await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
     this.info.state = 'active';

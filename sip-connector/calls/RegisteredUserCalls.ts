@@ -10,9 +10,14 @@ import type { Registrar } from '../sip/Registrar.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { registeredPhone } from './registeredPhone.js';
-import { GatewayCall, type GatewayCallInfo } from './GatewayCall.js';
+import { CallRoutes, type TrunkRouting } from './CallRoutes.js';
+import { GatewayCall, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
+import { identitySafe } from './identitySafe.js';
+import type { PhoneCodecName } from './PhoneSdp.js';
+import type { InboundTrunk } from './SipCallSchemas.js';
+import type { SipConfigStore } from './SipConfigStore.js';
 import type { SipCallManager } from './SipCallManager.js';
-import { isWebRtcSdp, readWebRtcSdp } from './WebRtcSdp.js';
+import { isWebRtcSdp, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
 export interface RegisteredUserCallsOptions {
   ua: UserAgent;
@@ -20,7 +25,17 @@ export interface RegisteredUserCallsOptions {
   rooms: RoomRegistry;
   calls: SipCallManager;
   listen: TransportListenConfig;
+  /** Where routes come from. */
+  store: SipConfigStore;
 }
+
+/** A gateway call and its start. */
+interface Started {
+  call: GatewayCall;
+  started: Promise<void>;
+}
+
+const isBrowser = (binding: Binding): boolean => binding.source.transport === 'ws' || binding.source.transport === 'wss';
 
 /** Refused: the callee is a user of ours but is not registered anywhere (480 in SIP). */
 class UnavailableError extends ConfluxError {
@@ -31,15 +46,19 @@ class UnavailableError extends ConfluxError {
  * Calls placed by the registrar's own users (SIP-over-WebSocket browser clients, registered phones). Such a
  * caller is authenticated by digest (407), never by the address it comes from: a WebSocket flow is always a
  * user, never a trusted trunk. The Request-URI's user is looked up in the registrar: a registered user is
- * called on its bindings (404 unknown, 480 offline). Calls not from a user go on to the trunks and rooms.
+ * called on its bindings (480 offline); a number that is no user goes out through the first `user-to-trunk`
+ * route that takes it (404 when none does). Calls from trunks that a `trunk-to-user` route sends to a user
+ * come here too (`fromTrunk`).
  */
 export class RegisteredUserCalls {
   readonly #options: RegisteredUserCallsOptions;
   readonly #calls = new Map<string, GatewayCall>();
   readonly #logger: Logger = createLogger('user-calls');
+  readonly #routes: CallRoutes;
 
   constructor(options: RegisteredUserCallsOptions) {
     this.#options = options;
+    this.#routes = new CallRoutes(options.store);
     // One listener for every gateway call: a phone's end and key presses go to the call that owns it.
     options.calls.on('call.ended', (info) => this.#byPhoneCall(info.id)?.phoneEnded(info));
     options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(info.id, digit));
@@ -65,7 +84,10 @@ export class RegisteredUserCalls {
     return [...this.#calls.values()].map((call) => ({ ...call.info }));
   }
 
-  /** Authenticates the caller, finds the callee and starts the call; every refusal says why. */
+  /**
+   * Authenticates the caller and starts the call: to the called user when it is one of ours, else out through
+   * the first route that takes the number. Every refusal says why.
+   */
   handle(sip: IncomingCall): void {
     const { registrar } = this.#options;
     const log = this.#logger.child({ callId: sip.callId });
@@ -78,7 +100,7 @@ export class RegisteredUserCalls {
     sip.trying();
     const user = verdict.username;
     const domain = registrar.domain;
-    try {
+    this.#starting(sip, log, () => {
       const from = sip.remoteIdentity.uri;
       if (from.user !== user || !registrar.isLocalDomain(from.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
       const offer = sip.offer;
@@ -86,26 +108,84 @@ export class RegisteredUserCalls {
       // A browser calls with WebRTC; a phone with plain RTP, to a browser (a WebSocket binding).
       const webrtc = isWebRtcSdp(offer) ? readWebRtcSdp(offer) : null;
       const target = sip.invite.uri.user;
-      if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user ${target ?? '(none)'} here`);
+      const callerName = sip.remoteIdentity.displayName || user;
+      if (target && !registrar.hasUser(target)) {
+        const routing = this.#routes.forUserCall(user, target);
+        if (routing) {
+          if (!webrtc) throw new UnsupportedError(`${target} is reached through a trunk: calls from phones are not carried to trunks yet`);
+          return this.#toTrunk(sip, user, callerName, webrtc, routing, log);
+        }
+      }
+      if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user or route for ${target ?? '(none)'} here`);
       const bindings = registrar.lookup(target).sort((a, b) => b.expiresAt - a.expiresAt);
-      const binding = webrtc ? bindings[0] : bindings.find((b) => b.source.transport === 'ws' || b.source.transport === 'wss');
+      const binding = webrtc ? bindings[0] : bindings.find(isBrowser);
       if (!binding) {
         if (bindings.length > 0) throw new UnsupportedError(`${target} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
         throw new UnavailableError(`${target} is not registered`);
       }
-      const started = new GatewayCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, {
-        ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
-        transferTarget: (referTo) => this.#transferTarget(referTo),
-      });
-      this.#calls.set(sip.callId, started);
-      started.once('ended', () => this.#calls.delete(sip.callId));
-      const callerName = sip.remoteIdentity.displayName || user;
+      const call = this.#newCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, log);
       log.info({ from: user, to: target, contact: binding.contact.uri.toString(), webrtc: webrtc !== null }, 'user call');
-      const starting = webrtc ? started.startToPhone(binding, webrtc, callerName) : started.startToBrowser(binding, callerName);
-      starting.catch((error: unknown) => {
+      if (!webrtc) return { call, started: call.startToBrowser(binding, callerName) };
+      const dial: PhoneDial = (room, codecs, onStarted, onRinging) => this.#options.calls.dialContact({
+        room, target: binding.contact.uri, destination: binding.source, from: call.info.from, displayName: callerName, codecs, relay: true,
+      }, onStarted, onRinging);
+      return { call, started: call.startToPhone(dial, webrtc, callerName) };
+    });
+  }
+
+  /** A registered user's call to a number a route sends out through an outbound trunk. */
+  #toTrunk(sip: IncomingCall, user: string, callerName: string, offer: WebRtcDescription, routing: TrunkRouting, log: Logger): Started {
+    const { trunk, route, number } = routing;
+    const call = this.#newCall(sip, `sip:${user}@${this.#options.registrar.domain}`, `sip:${number}@${trunk.host}`, log);
+    log.info({ from: user, number, route: route.id, trunk: trunk.id }, 'user call routed to a trunk');
+    const dial: PhoneDial = (room, codecs, onStarted, onRinging) => this.#options.calls.dialTrunk({
+      room, trunk, to: number, codecs, relay: true, displayName: callerName, ...(route.callerId === 'user' ? { callerUser: user } : {}),
+    }, onStarted, onRinging);
+    return { call, started: call.startToPhone(dial, offer, callerName, trunk.codecs as PhoneCodecName[]) };
+  }
+
+  /**
+   * A trunk's call that a route sends to registered `user` (InboundRouter has matched and authenticated the
+   * trunk): to the browser the user registered from; 404 for no such user, 480 when it is not registered.
+   */
+  fromTrunk(sip: IncomingCall, trunk: InboundTrunk, user: string): void {
+    const { registrar } = this.#options;
+    const log = this.#logger.child({ callId: sip.callId, trunk: trunk.id });
+    sip.trying();
+    this.#starting(sip, log, () => {
+      if (!registrar.hasUser(user)) throw new NotFoundError(`no user ${user} here`);
+      if (!sip.offer) throw new UnsupportedError('an SDP offer is required');
+      const bindings = registrar.lookup(user).sort((a, b) => b.expiresAt - a.expiresAt);
+      const binding = bindings.find(isBrowser);
+      if (!binding) {
+        if (bindings.length > 0) throw new UnsupportedError(`${user} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
+        throw new UnavailableError(`${user} is not registered`);
+      }
+      const caller = sip.remoteIdentity.uri.user ?? 'anonymous';
+      const call = this.#newCall(sip, `sip:${identitySafe(caller)}@${registrar.domain}`, `sip:${user}@${registrar.domain}`, log);
+      log.info({ from: caller, to: user, contact: binding.contact.uri.toString() }, 'trunk call to a user');
+      return { call, started: call.startToBrowser(binding, sip.remoteIdentity.displayName || caller, trunk) };
+    });
+  }
+
+  #newCall(sip: IncomingCall, from: string, to: string, log: Logger): GatewayCall {
+    const call = new GatewayCall(sip, from, to, {
+      ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
+      transferTarget: (referTo) => this.#transferTarget(referTo),
+    });
+    this.#calls.set(sip.callId, call);
+    call.once('ended', () => this.#calls.delete(sip.callId));
+    return call;
+  }
+
+  /** Runs `start`; a refusal it throws answers the INVITE with its status (and a Warning saying why), a failure later ends the call. */
+  #starting(sip: IncomingCall, log: Logger, start: () => Started): void {
+    try {
+      const begun = start();
+      begun.started.catch((error: unknown) => {
         log.warn({ err: error }, 'gateway call failed');
-        started.refuse(error);
-        void started.end('failed');
+        begun.call.refuse(error);
+        void begun.call.end('failed');
       });
     } catch (error) {
       const status = error instanceof ConfluxError ? error.sipStatus : 500;

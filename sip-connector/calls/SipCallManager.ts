@@ -6,15 +6,11 @@ import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { RemovalReason, RoomSeat } from '../../server/rooms/RoomTypes.js';
 import { SRTP_KEY_MATERIAL_LENGTH } from '../media/SrtpContext.js';
-import type { AuthFailureGuard } from '../sip/AuthFailureGuard.js';
-import { DigestServer } from '../sip/DigestServer.js';
-import { warningValue } from '../sip/SipResponse.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import { SipUri } from '../sip/SipUri.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { UserAgent } from '../sip/UserAgent.js';
-import { CallDispatcher } from './CallDispatcher.js';
 import {
   buildAnswer, buildReoffer, createOffer, negotiateOffer, newOfferCrypto, readAnswer, type MediaDirection, type NegotiatedAudio,
   type PhoneCodecName,
@@ -28,7 +24,7 @@ import type { MixerThread } from '../media/MixerThread.js';
 import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type {
-  ContactDialRequest, DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents,
+  ContactDialRequest, DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents, TrunkDialRequest,
 } from './SipCallTypes.js';
 import type { MediaEncryption } from './PhoneSdp.js';
 import type { DigestCredentials } from '../sip/DigestAuth.js';
@@ -60,8 +56,6 @@ export interface SipCallManagerOptions {
   mediaListenIp: string;
   /** Address our SDP gives phones. */
   mediaAnnouncedAddress: string;
-  /** Realm of the digest challenge inbound trunks with credentials get. */
-  realm: string;
   /** No RTP from a phone for this long ends the call. */
   mediaTimeoutSeconds?: number;
   /** A caller who has not entered the right PIN by then is hung up on. */
@@ -70,8 +64,6 @@ export interface SipCallManagerOptions {
   mixer?: { jitterTargetMs: number; adaptiveJitter: boolean; portRange?: { min: number; max: number } };
   /** Calls in progress at most; further INVITEs get 503. */
   maxCalls?: number;
-  /** Brute-force protection shared with the registrar; none: wrong answers are not counted. */
-  authGuard?: AuthFailureGuard | undefined;
 }
 
 interface CallRecord {
@@ -97,33 +89,18 @@ interface CallRecord {
 const ENDED_HISTORY = 200;
 /** The `room` label of the shared relay thread in mixer metrics. */
 export const RELAY_MIXER_LABEL = '(relay)';
-/** Digest failures that mean wrong credentials (403); any other failure is answered with a new challenge. */
-const GUESS_FAILURES: ReadonlySet<string> = new Set(['unknown-user', 'wrong-credentials', 'replayed', 'qop-required', 'incomplete', 'unsupported-algorithm']);
 const MEDIA_CHECK_INTERVAL_MS = 2000;
 const SHUTDOWN_BYE_WAIT_MS = 5000;
 
 const userOf = (uri: SipUri | undefined): string => uri?.user ?? '';
 /**
- * The number the caller dialled. A PBX delivering a call over a trunk registration puts our registered
- * Contact in the Request-URI (its user is the UA's own name, not the extension), so the dialled number is
- * then only in To.
- */
-function calledNumberOf(sip: IncomingCall, contactUser: string): string {
-  const requestUser = userOf(sip.invite.uri);
-  const toUser = userOf(sip.invite.to.uri);
-  return requestUser && requestUser !== contactUser ? requestUser : toUser || requestUser;
-}
-
-/**
- * Calls ↔ rooms. Inbound INVITEs are matched to a trunk and dispatch rule (403/404/407/488 when
- * they cannot be), answered, optionally held for a PIN, and joined to the room as `sip`
- * participants; dial-outs place a call through an outbound trunk and join it once answered. Every
+ * Calls ↔ rooms. Inbound calls (routed by InboundRouter) are answered into their room, optionally held
+ * for a PIN, and joined to it as `sip` participants; dial-outs place a call through an outbound trunk and join it once answered. Every
  * way a call can end (BYE either side, kick, room close, CANCEL, media timeout, shutdown) ends the
  * leg, the participant and the mixer slot together.
  */
 export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
-  readonly #options: Required<Omit<SipCallManagerOptions, 'authGuard'>> & Pick<SipCallManagerOptions, 'authGuard'>;
-  readonly #dispatcher: CallDispatcher;
+  readonly #options: Required<SipCallManagerOptions>;
   readonly #calls = new Map<string, CallRecord>();
   readonly #ended: SipCallInfo[] = [];
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
@@ -131,7 +108,6 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void }>();
   /** The spare room mixer and the relay thread gateway calls share. */
   readonly #mixers: MixerThreadPool;
-  readonly #digest = new Map<string, DigestServer>();
   readonly #prompts = new PromptLibrary();
   readonly #logger: Logger = createLogger('sip-calls');
   readonly #mediaTimer: NodeJS.Timeout;
@@ -140,24 +116,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   constructor(options: SipCallManagerOptions) {
     super();
     this.#options = { mediaTimeoutSeconds: 30, pinTimeoutSeconds: 60, mixer: { jitterTargetMs: 40, adaptiveJitter: true }, maxCalls: 1000, ...options };
-    this.#dispatcher = new CallDispatcher(options.store);
     this.#mixers = new MixerThreadPool(this.#options.mixer, this.#logger);
-    options.store.on('change', (kind, id) => {
-      if (kind === 'inboundTrunks') this.#digest.delete(id);
-    });
     this.#mediaTimer = setInterval(() => void this.#checkMedia(), MEDIA_CHECK_INTERVAL_MS);
     this.#mediaTimer.unref();
-  }
-
-  /** Takes an inbound INVITE to the trunks and dispatch rules: answered into a room, or refused. */
-  handleInvite(call: IncomingCall): void {
-    this.#onInvite(call).catch((error: unknown) => {
-      // Refusals (403/404/488...) are the caller's problem, not ours: only 5xx are errors.
-      if (error instanceof ConfluxError && error.sipStatus < 500) {
-        this.#logger.info({ callId: call.callId, status: error.sipStatus, reason: error.message }, 'inbound call refused');
-      } else this.#logger.error({ err: error, callId: call.callId }, 'inbound call failed');
-      this.#reject(call, error);
-    });
   }
 
   /** Calls in progress, then recently ended ones. */
@@ -224,44 +185,38 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   // ---- inbound ----------------------------------------------------------------------------------
 
-  async #onInvite(sip: IncomingCall): Promise<void> {
-    if (this.#closing) {
-      sip.reject(503, 'Shutting Down');
-      return;
-    }
-    if (this.#calls.size >= this.#options.maxCalls) {
-      this.#logger.warn({ callId: sip.callId, calls: this.#calls.size }, 'call limit reached; refusing');
-      sip.reject(503, 'Service Unavailable', { 'Retry-After': '5' });
-      return;
-    }
-    const facts = {
-      sourceAddress: sip.source.address,
-      calledNumber: calledNumberOf(sip, this.#options.ua.userName),
-      callerNumber: userOf(sip.remoteIdentity.uri),
-    };
-    const trunk = this.#dispatcher.matchTrunk(facts);
-    if (trunk.auth && !this.#authorize(sip, trunk)) return;
-    const { rule, room: roomName } = this.#dispatcher.matchRule(trunk, facts);
-    // Taken: room, mixer and socket setup may take a while, the caller must not retransmit meanwhile.
-    sip.trying();
-    await this.#answerIntoRoom(sip, {
-      room: roomName, codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption, trunkId: trunk.id, rule,
-      callerNumber: facts.callerNumber,
+  /**
+   * Why no call can be taken now, as the answer to give: shutting down, or the call limit reached (503 with
+   * Retry-After). Null when calls are taken.
+   */
+  refusal(callId: string): { status: number; reason: string; headers?: Record<string, string> } | null {
+    if (this.#closing) return { status: 503, reason: 'Shutting Down' };
+    if (this.#calls.size < this.#options.maxCalls) return null;
+    this.#logger.warn({ callId, calls: this.#calls.size }, 'call limit reached; refusing');
+    return { status: 503, reason: 'Service Unavailable', headers: { 'Retry-After': '5' } };
+  }
+
+  /** Answers a trunk's call into the room its dispatch rule picked (held at the rule's PIN prompt first, if it has one). */
+  answerDispatched(sip: IncomingCall, dispatched: { trunk: InboundTrunk; rule: DispatchRule; room: string; callerNumber: string }): Promise<SipCallInfo> {
+    const { trunk, rule } = dispatched;
+    return this.#answerIntoRoom(sip, {
+      room: dispatched.room, codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption, trunkId: trunk.id, rule,
+      callerNumber: dispatched.callerNumber,
     });
   }
 
   /**
-   * Takes a registered user's call into `room` as a phone leg, answering it only once `answerWhen` resolves
+   * Takes a phone's call (a registered user's, or one a route sends from a trunk to a user) into `room` as a phone leg, answering it only once `answerWhen` resolves
    * (the other side of a gateway call has answered); a rejection refuses the phone with its status
    * (a ConfluxError's, else 480). Resolves with the call's id once answered and joined.
    */
   async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: (negotiated: NegotiatedAudio) => Promise<void>,
-    options: { relay?: boolean } = {}): Promise<SipCallInfo> {
+    options: { relay?: boolean; trunk?: InboundTrunk } = {}): Promise<SipCallInfo> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
     return this.#answerIntoRoom(sip, {
-      room, codecs, mediaEncryption: 'none', trunkId: null, rule: null, callerNumber: userOf(sip.remoteIdentity.uri),
-      relay: options.relay === true,
+      room, codecs, mediaEncryption: options.trunk?.mediaEncryption ?? 'none', trunkId: options.trunk?.id ?? null, rule: null,
+      callerNumber: userOf(sip.remoteIdentity.uri), relay: options.relay === true,
     }, answerWhen);
   }
 
@@ -315,35 +270,6 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (plan.rule?.pin) this.#awaitPin(call, plan.rule);
     else await this.#admit(call);
     return { ...call.info };
-  }
-
-  /** Digest for trunks with credentials: 407 without credentials or with a stale nonce, 403 when wrong. */
-  #authorize(sip: IncomingCall, trunk: InboundTrunk): boolean {
-    let server = this.#digest.get(trunk.id);
-    if (!server) {
-      const auth = trunk.auth!;
-      // MD5 first: PBXs and carriers calling in over a trunk (SIPp too) commonly answer only the first
-      // challenge and know only MD5, so a SHA-256 challenge on top made them fail; SHA-256 stays on offer.
-      server = new DigestServer({
-        realm: this.#options.realm, algorithms: ['MD5', 'SHA-256'],
-        passwordFor: (user) => (user === auth.username ? auth.password : undefined),
-        ...(this.#options.authGuard ? { guard: this.#options.authGuard } : {}),
-      });
-      this.#digest.set(trunk.id, server);
-    }
-    const client = sip.source.address;
-    const verdict = server.verify(sip.invite, 'Proxy-Authorization', client);
-    if (verdict.ok) return true;
-    if (verdict.reason === 'blocked') {
-      sip.reject(403, 'Forbidden', { Warning: warningValue('Too many failed authentications') });
-    } else if (!GUESS_FAILURES.has(verdict.reason)) {
-      // No credentials yet, a stale nonce, or one issued to another address: a fresh challenge.
-      sip.reject(407, 'Proxy Authentication Required', { 'Proxy-Authenticate': server.challenges(verdict.stale, client) });
-    } else {
-      this.#logger.warn({ callId: sip.callId, trunk: trunk.id, reason: verdict.reason }, 'inbound call with wrong credentials');
-      sip.reject(403, 'Forbidden');
-    }
-    return false;
   }
 
   #awaitPin(call: CallRecord, rule: DispatchRule): void {
@@ -405,14 +331,30 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (request.trunkId === undefined) return this.#dialUser(request);
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
-    const target = this.#dialTarget(request.to, trunk);
-    return this.#placeCall({
-      room: request.room, target, from: `sip:${trunk.fromNumber}@${trunk.host}`, trunkId: trunk.id,
-      codecs: trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption,
-      ...(trunk.auth ? { credentials: trunk.auth } : {}),
+    return this.dialTrunk({
+      room: request.room, trunk, to: request.to,
       ...(request.displayName ? { displayName: request.displayName } : {}),
       ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
     });
+  }
+
+  /**
+   * Calls `to` through `trunk` into `room`; resolves once it is answered or has failed. `onStarted` learns the
+   * call id at once and `onRinging` hears of its first 180/183, as for dialContact.
+   */
+  async dialTrunk(request: TrunkDialRequest, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+    if (this.#closing) throw new InvalidStateError('shutting down');
+    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    const { trunk } = request;
+    const target = this.#dialTarget(request.to, trunk);
+    return this.#placeCall({
+      room: request.room, target, from: `sip:${request.callerUser ?? trunk.fromNumber}@${trunk.host}`, trunkId: trunk.id,
+      codecs: request.codecs ?? trunk.codecs as PhoneCodecName[], mediaEncryption: trunk.mediaEncryption,
+      ...(trunk.auth ? { credentials: trunk.auth } : {}),
+      ...(request.displayName ? { displayName: request.displayName } : {}),
+      ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
+      ...(request.relay ? { relay: true } : {}),
+    }, onStarted, onRinging);
   }
 
   /** Dial-out to a user of our registrar: its newest plain-RTP binding, over the flow it registered from. */
@@ -689,11 +631,6 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     const left = await call.bridge.closePhone(call.legId);
     if (left === 0) call.bridge.close();
     this.safeEmit('call.ended', { ...call.info });
-  }
-
-  /** Answers with the status's standard phrase: the detail (trunk ids, numbers) stays in our logs. */
-  #reject(sip: IncomingCall, error: unknown): void {
-    sip.reject(error instanceof ConfluxError ? error.sipStatus : 500);
   }
 
   /**

@@ -90,3 +90,42 @@ export function redactTrunk<T extends { auth?: { username: string; password: str
   const { auth, ...rest } = trunk;
   return auth ? { ...rest, auth: { username: auth.username, passwordSet: true } } : rest;
 }
+
+/** Which dialled numbers a route takes: the listed numbers and every number that starts with a listed prefix; both empty = all. */
+const NumberMatch = {
+  numbers: z.array(Number_).max(1024).default([]),
+  prefixes: z.array(z.string().regex(/^\+?[A-Za-z0-9_.*#-]{1,32}$/, 'prefix: digits (optionally +) or the start of a SIP user part')).max(256).default([]),
+  /** Lower runs first among matching routes. */
+  priority: z.number().int().min(0).max(1000).default(100),
+};
+/** A user of the registrar (`sip.users`), by name. */
+const UserName = z.string().regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}$/, 'user: a SIP user name of 1-64 characters');
+
+export const RouteInput = z.discriminatedUnion('type', [
+  /**
+   * A registered user (a browser SIP client) dials a number that is not one of our users: the call goes out
+   * through an outbound trunk (a carrier, or the PBX every browser call goes to).
+   */
+  z.strictObject({
+    id: Id, name: Name, type: z.literal('user-to-trunk'), ...NumberMatch,
+    /** Users the route serves; empty = every registered user. */
+    users: z.array(UserName).max(1024).default([]),
+    outboundTrunkId: Id,
+    /** Digits removed from the front of the dialled number (an outside-line prefix such as 9), then `addPrefix` put in front. */
+    stripDigits: z.number().int().min(0).max(16).default(0),
+    addPrefix: z.string().regex(/^\+?[0-9*#]{0,16}$/, 'addPrefix: up to 16 digits (optionally +)').default(''),
+    /** The caller the trunk is shown: the calling user's name (a PBX extension), or the trunk's own `fromNumber` (a carrier). */
+    callerId: z.enum(['user', 'trunk']).default('user'),
+  }),
+  /**
+   * A call arriving on an inbound trunk goes to a registered user instead of a room: the user named here, or
+   * (absent) the user whose name is the called number. The user must be registered (480 otherwise).
+   */
+  z.strictObject({
+    id: Id, name: Name, type: z.literal('trunk-to-user'), ...NumberMatch,
+    /** Inbound trunks the route applies to; empty = all. */
+    trunkIds: z.array(Id).max(64).default([]),
+    user: UserName.optional(),
+  }),
+]);
+export type Route = z.infer<typeof RouteInput>;

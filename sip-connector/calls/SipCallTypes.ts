@@ -1,6 +1,7 @@
 import type { SipUri } from '../sip/SipUri.js';
 import type { Destination } from '../sip/TransportTypes.js';
 import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
+import type { OutboundTrunk } from './SipCallSchemas.js';
 
 /** What the API and events say about a phone call. */
 export type SipCallDirection = 'inbound' | 'outbound';
@@ -67,6 +68,22 @@ export interface ContactDialRequest {
    * The room is a two-party call whose other party shares the phone's codec: its audio is relayed both ways
    * untranscoded, on a thread all such calls share, instead of a mixer thread of the room's own.
    */
+  relay?: boolean;
+}
+
+/** A call through an outbound trunk: a REST dial-out, or a registered user's call a route sends out. */
+export interface TrunkDialRequest {
+  room: string;
+  trunk: OutboundTrunk;
+  /** A number (sent to the trunk's host) or a full sip:/sips: URI. */
+  to: string;
+  /** The From's user: the calling user's name; absent, the trunk's `fromNumber`. */
+  callerUser?: string;
+  displayName?: string;
+  /** Codecs offered, most preferred first; absent, the trunk's. */
+  codecs?: PhoneCodecName[];
+  ringTimeoutSeconds?: number;
+  /** As for ContactDialRequest. */
   relay?: boolean;
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { StorageError } from '../../server/errors.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import {
-  DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, type DispatchRule, type InboundTrunk, type OutboundTrunk,
+  DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, RouteInput, type DispatchRule, type InboundTrunk, type OutboundTrunk,
+  type Route,
 } from './SipCallSchemas.js';
 
 /** What the store holds, by collection. */
@@ -11,13 +12,14 @@ export interface SipConfigItems {
   inboundTrunks: InboundTrunk;
   outboundTrunks: OutboundTrunk;
   dispatchRules: DispatchRule;
+  routes: Route;
 }
 export type SipConfigKind = keyof SipConfigItems;
 
 export type SipConfigStoreEvents = { change: [kind: SipConfigKind, id: string] };
 
 /**
- * Durable trunks and dispatch rules. The embedded default keeps them in one JSON file; a shared store
+ * Durable trunks, dispatch rules and routes. The embedded default keeps them in one JSON file; a shared store
  * (for several nodes) implements the same interface.
  */
 export interface SipConfigStore extends TypedEmitter<SipConfigStoreEvents> {
@@ -29,7 +31,7 @@ export interface SipConfigStore extends TypedEmitter<SipConfigStoreEvents> {
   delete(kind: SipConfigKind, id: string): boolean;
 }
 
-const schemas = { inboundTrunks: InboundTrunkInput, outboundTrunks: OutboundTrunkInput, dispatchRules: DispatchRuleInput };
+const schemas = { inboundTrunks: InboundTrunkInput, outboundTrunks: OutboundTrunkInput, dispatchRules: DispatchRuleInput, routes: RouteInput };
 const KINDS = Object.keys(schemas) as SipConfigKind[];
 
 type Collections = { [K in SipConfigKind]: Map<string, SipConfigItems[K]> };
@@ -37,7 +39,7 @@ type Collections = { [K in SipConfigKind]: Map<string, SipConfigItems[K]> };
 /** The embedded store: `<dataDir>/sip-config.json`, rewritten atomically (temp file + rename) on change. */
 export class JsonFileSipConfigStore extends TypedEmitter<SipConfigStoreEvents> implements SipConfigStore {
   readonly file: string;
-  #collections: Collections = { inboundTrunks: new Map(), outboundTrunks: new Map(), dispatchRules: new Map() };
+  #collections: Collections = { inboundTrunks: new Map(), outboundTrunks: new Map(), dispatchRules: new Map(), routes: new Map() };
 
   constructor(dataDir: string) {
     super();
@@ -65,9 +67,7 @@ export class JsonFileSipConfigStore extends TypedEmitter<SipConfigStoreEvents> i
    */
   #commit(change: (collections: Collections) => void): void {
     const current = this.#collections;
-    const next: Collections = {
-      inboundTrunks: new Map(current.inboundTrunks), outboundTrunks: new Map(current.outboundTrunks), dispatchRules: new Map(current.dispatchRules),
-    };
+    const next = Object.fromEntries(KINDS.map((kind) => [kind, new Map(current[kind] as Map<string, unknown>)])) as unknown as Collections;
     change(next);
     const snapshot = Object.fromEntries(KINDS.map((kind) => [kind, [...next[kind].values()]]));
     const temp = `${this.file}.${process.pid}.tmp`;

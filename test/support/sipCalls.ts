@@ -45,7 +45,7 @@ export async function rest<T = Record<string, unknown>>(server: ConfluxServer, m
 }
 
 /** Creates trunks and rules through the REST API, failing loudly on a validation error. */
-export async function configure(server: ConfluxServer, kind: 'inbound-trunks' | 'outbound-trunks' | 'dispatch-rules', item: object): Promise<void> {
+export async function configure(server: ConfluxServer, kind: 'inbound-trunks' | 'outbound-trunks' | 'dispatch-rules' | 'routes', item: object): Promise<void> {
   const { status, body } = await rest(server, 'POST', `/api/v1/sip/${kind}`, item);
   if (status !== 201) throw new Error(`POST ${kind} answered ${status}: ${JSON.stringify(body)}`);
 }

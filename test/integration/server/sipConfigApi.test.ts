@@ -58,4 +58,40 @@ describe('SIP trunks and dispatch rules over REST', () => {
       await server.close();
     }
   });
+
+  it('stores routes, checks the trunks they name and keeps those trunks while routes use them', async () => {
+    const server = await startTestServer();
+    try {
+      const toPbx = { id: 'to-pbx', name: 'every browser call to the PBX', type: 'user-to-trunk', outboundTrunkId: 'pbx-out', prefixes: ['1'] };
+      const missing = await api(server, 'POST', '/api/v1/sip/routes', toPbx);
+      expect(missing.status).toBe(400);
+      expect((await missing.json()).error.message).toMatch(/outbound trunk pbx-out does not exist/);
+      expect((await api(server, 'POST', '/api/v1/sip/outbound-trunks', { id: 'pbx-out', name: 'PBX', host: '127.0.0.1', fromNumber: '2000' })).status).toBe(201);
+      const created = await api(server, 'POST', '/api/v1/sip/routes', toPbx);
+      expect(created.status).toBe(201);
+      expect(await created.json()).toMatchObject({ ...toPbx, stripDigits: 0, addPrefix: '', callerId: 'user', priority: 100, users: [] });
+
+      const toUser = { id: 'to-alice', name: 'reception', type: 'trunk-to-user', trunkIds: ['pbx-in'], numbers: ['2000'], user: 'alice' };
+      expect((await api(server, 'POST', '/api/v1/sip/routes', toUser)).status).toBe(400);
+      expect((await api(server, 'POST', '/api/v1/sip/inbound-trunks', { id: 'pbx-in', name: 'PBX', allowedAddresses: ['127.0.0.1'] })).status).toBe(201);
+      expect((await api(server, 'POST', '/api/v1/sip/routes', toUser)).status).toBe(201);
+      const bad = await api(server, 'POST', '/api/v1/sip/routes', { id: 'x', name: 'X', type: 'user-to-trunk', outboundTrunkId: 'pbx-out', stripDigits: -1 });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.message).toMatch(/stripDigits/);
+
+      const inUse = await api(server, 'DELETE', '/api/v1/sip/outbound-trunks/pbx-out');
+      expect(inUse.status).toBe(409);
+      expect((await inUse.json()).error.message).toMatch(/route to-pbx/);
+      expect((await api(server, 'DELETE', '/api/v1/sip/inbound-trunks/pbx-in')).status).toBe(409);
+      expect((await (await api(server, 'GET', '/api/v1/sip/routes')).json()).routes.map((route: { id: string }) => route.id).sort())
+        .toEqual(['to-alice', 'to-pbx']);
+      expect((await api(server, 'DELETE', '/api/v1/sip/routes/to-pbx')).status).toBe(204);
+      expect((await api(server, 'DELETE', '/api/v1/sip/outbound-trunks/pbx-out')).status).toBe(204);
+      const openApi = await (await api(server, 'GET', '/openapi.json')).json();
+      expect(openApi.paths['/sip/routes'].description).toMatch(/in this order/);
+      expect(openApi.paths['/sip/routes/{id}'].put).toBeDefined();
+    } finally {
+      await server.close();
+    }
+  });
 });
