@@ -12,6 +12,7 @@ import { warningValue } from '../sip/SipResponse.js';
 import { registeredPhone } from './registeredPhone.js';
 import { CallRoutes, type TrunkRouting } from './CallRoutes.js';
 import { GatewayCall, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
+import { PhoneBridgeCall } from './PhoneBridgeCall.js';
 import { identitySafe } from './identitySafe.js';
 import type { PhoneCodecName } from './PhoneSdp.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
@@ -29,9 +30,12 @@ export interface RegisteredUserCallsOptions {
   store: SipConfigStore;
 }
 
-/** A gateway call and its start. */
+/** A call between a registered user and its other party: browser ↔ phone, or phone ↔ phone. */
+type BridgedCall = GatewayCall | PhoneBridgeCall;
+
+/** A call and its start. */
 interface Started {
-  call: GatewayCall;
+  call: BridgedCall;
   started: Promise<void>;
 }
 
@@ -52,7 +56,7 @@ class UnavailableError extends ConfluxError {
  */
 export class RegisteredUserCalls {
   readonly #options: RegisteredUserCallsOptions;
-  readonly #calls = new Map<string, GatewayCall>();
+  readonly #calls = new Map<string, BridgedCall>();
   readonly #logger: Logger = createLogger('user-calls');
   readonly #routes: CallRoutes;
 
@@ -67,7 +71,7 @@ export class RegisteredUserCalls {
     options.registrar.once('registered', () => options.calls.warmRelay());
   }
 
-  #byPhoneCall(callId: string): GatewayCall | undefined {
+  #byPhoneCall(callId: string): BridgedCall | undefined {
     for (const call of this.#calls.values()) if (call.ownsPhoneCall(callId)) return call;
     return undefined;
   }
@@ -101,52 +105,82 @@ export class RegisteredUserCalls {
     const user = verdict.username;
     const domain = registrar.domain;
     this.#starting(sip, log, () => {
-      const from = sip.remoteIdentity.uri;
-      if (from.user !== user || !registrar.isLocalDomain(from.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
+      const fromUri = sip.remoteIdentity.uri;
+      if (fromUri.user !== user || !registrar.isLocalDomain(fromUri.host)) throw new ForbiddenError(`From is not sip:${user}@${domain}`);
       const offer = sip.offer;
       if (!offer) throw new UnsupportedError('an SDP offer is required');
-      // A browser calls with WebRTC; a phone with plain RTP, to a browser (a WebSocket binding).
+      // A browser calls with WebRTC (to a phone); a phone with plain RTP (to a browser, or another phone).
       const webrtc = isWebRtcSdp(offer) ? readWebRtcSdp(offer) : null;
       const target = sip.invite.uri.user;
       const callerName = sip.remoteIdentity.displayName || user;
       if (target && !registrar.hasUser(target)) {
         const routing = this.#routes.forUserCall(user, target);
-        if (routing) {
-          if (!webrtc) throw new UnsupportedError(`${target} is reached through a trunk: calls from phones are not carried to trunks yet`);
-          return this.#toTrunk(sip, user, callerName, webrtc, routing, log);
-        }
+        if (routing) return this.#toTrunk(sip, user, callerName, webrtc, routing, log);
       }
       if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user or route for ${target ?? '(none)'} here`);
       const bindings = registrar.lookup(target).sort((a, b) => b.expiresAt - a.expiresAt);
-      const binding = webrtc ? bindings[0] : bindings.find(isBrowser);
-      if (!binding) {
-        if (bindings.length > 0) throw new UnsupportedError(`${target} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
-        throw new UnavailableError(`${target} is not registered`);
+      const from = `sip:${user}@${domain}`;
+      const to = `sip:${target}@${domain}`;
+      if (webrtc) {
+        const phone = bindings.find((binding) => !isBrowser(binding));
+        if (!phone) {
+          if (bindings.length > 0) throw new UnsupportedError(`${target} is on WebRTC clients only: browser-to-browser calls are not carried yet`);
+          throw new UnavailableError(`${target} is not registered`);
+        }
+        const call = this.#newGatewayCall(sip, from, to, log);
+        log.info({ from: user, to: target, contact: phone.contact.uri.toString(), webrtc: true }, 'user call');
+        return { call, started: call.startToPhone(this.#dialBinding(phone, from, callerName), webrtc, callerName) };
       }
-      const call = this.#newCall(sip, `sip:${user}@${domain}`, `sip:${target}@${domain}`, log);
-      log.info({ from: user, to: target, contact: binding.contact.uri.toString(), webrtc: webrtc !== null }, 'user call');
-      if (!webrtc) return { call, started: call.startToBrowser(binding, callerName) };
-      const dial: PhoneDial = (room, codecs, onStarted, onRinging) => this.#options.calls.dialContact({
-        room, target: binding.contact.uri, destination: binding.source, from: call.info.from, displayName: callerName, codecs, relay: true,
-      }, onStarted, onRinging);
-      return { call, started: call.startToPhone(dial, webrtc, callerName) };
+      return this.#phoneToUser(sip, from, target, bindings, callerName, log);
     });
   }
 
+  /**
+   * A phone's call (a registered phone's, or a trunk's a route sends here) to registered user `target`: to
+   * the browser it registered from if there is one, else to its newest phone binding; 480 when it has none.
+   */
+  #phoneToUser(sip: IncomingCall, from: string, target: string, bindings: Binding[], callerName: string, log: Logger, trunk?: InboundTrunk): Started {
+    const to = `sip:${target}@${this.#options.registrar.domain}`;
+    const browser = bindings.find(isBrowser);
+    const binding = browser ?? bindings[0];
+    if (!binding) throw new UnavailableError(`${target} is not registered`);
+    log.info({ from, to: target, contact: binding.contact.uri.toString(), browser: browser !== undefined }, 'phone call to a user');
+    if (browser) {
+      const call = this.#newGatewayCall(sip, from, to, log);
+      return { call, started: call.startToBrowser(browser, callerName, trunk) };
+    }
+    const call = this.#newPhoneCall(sip, from, to, log);
+    return { call, started: call.start(this.#dialBinding(binding, from, callerName), trunk) };
+  }
+
+  /** Dials a registered contact where it registered from, into the call's private room, relayed. */
+  #dialBinding(binding: Binding, from: string, callerName: string): PhoneDial {
+    return (room, codecs, onStarted, onRinging) => this.#options.calls.dialContact({
+      room, target: binding.contact.uri, destination: binding.source, from, displayName: callerName, codecs, relay: true,
+    }, onStarted, onRinging);
+  }
+
   /** A registered user's call to a number a route sends out through an outbound trunk. */
-  #toTrunk(sip: IncomingCall, user: string, callerName: string, offer: WebRtcDescription, routing: TrunkRouting, log: Logger): Started {
+  #toTrunk(sip: IncomingCall, user: string, callerName: string, offer: WebRtcDescription | null, routing: TrunkRouting, log: Logger): Started {
     const { trunk, route, number } = routing;
-    const call = this.#newCall(sip, `sip:${user}@${this.#options.registrar.domain}`, `sip:${number}@${trunk.host}`, log);
-    log.info({ from: user, number, route: route.id, trunk: trunk.id }, 'user call routed to a trunk');
+    const from = `sip:${user}@${this.#options.registrar.domain}`;
+    const to = `sip:${number}@${trunk.host}`;
+    log.info({ from: user, number, route: route.id, trunk: trunk.id, webrtc: offer !== null }, 'user call routed to a trunk');
     const dial: PhoneDial = (room, codecs, onStarted, onRinging) => this.#options.calls.dialTrunk({
       room, trunk, to: number, codecs, relay: true, displayName: callerName, ...(route.callerId === 'user' ? { callerUser: user } : {}),
     }, onStarted, onRinging);
+    if (!offer) {
+      const call = this.#newPhoneCall(sip, from, to, log);
+      // The phone's codec must be one the trunk takes: the trunk's codecs bound what the phone is answered with.
+      return { call, started: call.start(dial, undefined, trunk.codecs as PhoneCodecName[]) };
+    }
+    const call = this.#newGatewayCall(sip, from, to, log);
     return { call, started: call.startToPhone(dial, offer, callerName, trunk.codecs as PhoneCodecName[]) };
   }
 
   /**
    * A trunk's call that a route sends to registered `user` (InboundRouter has matched and authenticated the
-   * trunk): to the browser the user registered from; 404 for no such user, 480 when it is not registered.
+   * trunk): to the browser the user registered from, else its phone; 404 for no such user, 480 when it is not registered.
    */
   fromTrunk(sip: IncomingCall, trunk: InboundTrunk, user: string): void {
     const { registrar } = this.#options;
@@ -156,23 +190,23 @@ export class RegisteredUserCalls {
       if (!registrar.hasUser(user)) throw new NotFoundError(`no user ${user} here`);
       if (!sip.offer) throw new UnsupportedError('an SDP offer is required');
       const bindings = registrar.lookup(user).sort((a, b) => b.expiresAt - a.expiresAt);
-      const binding = bindings.find(isBrowser);
-      if (!binding) {
-        if (bindings.length > 0) throw new UnsupportedError(`${user} is not on a WebRTC client: phone-to-phone calls are not carried yet`);
-        throw new UnavailableError(`${user} is not registered`);
-      }
       const caller = sip.remoteIdentity.uri.user ?? 'anonymous';
-      const call = this.#newCall(sip, `sip:${identitySafe(caller)}@${registrar.domain}`, `sip:${user}@${registrar.domain}`, log);
-      log.info({ from: caller, to: user, contact: binding.contact.uri.toString() }, 'trunk call to a user');
-      return { call, started: call.startToBrowser(binding, sip.remoteIdentity.displayName || caller, trunk) };
+      return this.#phoneToUser(sip, `sip:${identitySafe(caller)}@${registrar.domain}`, user, bindings, sip.remoteIdentity.displayName || caller, log, trunk);
     });
   }
 
-  #newCall(sip: IncomingCall, from: string, to: string, log: Logger): GatewayCall {
-    const call = new GatewayCall(sip, from, to, {
+  #newGatewayCall(sip: IncomingCall, from: string, to: string, log: Logger): GatewayCall {
+    return this.#track(sip, new GatewayCall(sip, from, to, {
       ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
       transferTarget: (referTo) => this.#transferTarget(referTo),
-    });
+    }));
+  }
+
+  #newPhoneCall(sip: IncomingCall, from: string, to: string, log: Logger): PhoneBridgeCall {
+    return this.#track(sip, new PhoneBridgeCall(sip, from, to, { rooms: this.#options.rooms, calls: this.#options.calls, logger: log }));
+  }
+
+  #track<C extends BridgedCall>(sip: IncomingCall, call: C): C {
     this.#calls.set(sip.callId, call);
     call.once('ended', () => this.#calls.delete(sip.callId));
     return call;

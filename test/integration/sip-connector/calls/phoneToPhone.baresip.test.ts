@@ -1,0 +1,142 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
+import { BaresipPhone, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
+import { configure, eventually, expectNothingLeft, sipUdpPort } from '../../../support/sipCalls.js';
+import { startTestServer } from '../../../support/testServer.js';
+import { stopAllPeers } from '../peers.js';
+
+const DOMAIN = '127.0.0.1';
+const USERS = [{ username: '1001', password: 'first-secret' }, { username: '1002', password: 'second-secret' }];
+// Ports 282xx: away from the SIP peers of the other tests.
+const FIRST = { user: '1001', sipPort: 28210, ctrlPort: 28215, rtpPortMin: 28220, toneHz: 440, lifetimeMs: 110_000 };
+const SECOND = { user: '1002', sipPort: 28240, ctrlPort: 28245, rtpPortMin: 28250, toneHz: 660, lifetimeMs: 110_000 };
+/** A phone at the carrier, number 5550123: not registered here, answering calls to its number on its own address (the outbound trunk's host). */
+const CARRIER: BaresipPhoneOptions = { user: '5550123', sipPort: 28270, ctrlPort: 28275, rtpPortMin: 28280, toneHz: 1000, lifetimeMs: 110_000 };
+const MIN_TONE = 0.05;
+
+let server: ConfluxServer;
+let first: BaresipPhone;
+let second: BaresipPhone;
+let carrier: BaresipPhone;
+
+/** baresip as a registered extension (UDP), answering every call. */
+async function extension(ports: typeof FIRST): Promise<BaresipPhone> {
+  const password = USERS.find((user) => user.username === ports.user)!.password;
+  const phone = await BaresipPhone.start({ ...ports, registrar: { port: sipUdpPort(server), password, intervalSeconds: 60, autoAnswer: true } });
+  await eventually(() => server.sip!.registrar.lookup(ports.user), (b) => b.length > 0, 10_000, `baresip ${ports.user} to register`);
+  return phone;
+}
+
+/** Each phone's last recording holds the other's tone. */
+async function expectHeard(a: BaresipPhone, b: BaresipPhone): Promise<void> {
+  const tones = [a.options.toneHz, b.options.toneHz];
+  for (const phone of [a, b]) {
+    const wav = await phone.lastRecording();
+    console.log(`${phone.options.user}'s last recording: ${(wav.samples.length / wav.sampleRate).toFixed(2)} s`);
+  }
+  const [atA, atB] = [toneLevels(await a.lastRecording(), tones, 1.5, 0.3), toneLevels(await b.lastRecording(), tones, 1.5, 0.3)];
+  console.log(`${a.options.user} heard`, atA.tones, `${b.options.user} heard`, atB.tones);
+  expect(atA.tones[b.options.toneHz], `${b.options.user}'s tone at ${a.options.user}`).toBeGreaterThan(MIN_TONE);
+  expect(atB.tones[a.options.toneHz], `${a.options.user}'s tone at ${b.options.user}`).toBeGreaterThan(MIN_TONE);
+}
+
+const liveCalls = () => server.userCalls!.list();
+
+beforeAll(async () => {
+  server = await startTestServer({
+    sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, domain: DOMAIN, users: USERS, mediaTimeoutSeconds: 10 },
+  });
+  await configure(server, 'outbound-trunks', { id: 'carrier', name: 'Carrier', host: DOMAIN, port: CARRIER.sipPort, fromNumber: '+15550100', codecs: ['PCMU'] });
+  await configure(server, 'inbound-trunks', { id: 'carrier-in', name: 'Carrier', allowedAddresses: [DOMAIN], codecs: ['PCMU'] });
+  await configure(server, 'routes', {
+    id: 'outside', name: 'outside line', type: 'user-to-trunk', outboundTrunkId: 'carrier', prefixes: ['9'], stripDigits: 1, callerId: 'trunk',
+  });
+  await configure(server, 'routes', { id: 'reception', name: 'reception', type: 'trunk-to-user', trunkIds: ['carrier-in'], numbers: ['3000'], user: '1002' });
+  first = await extension(FIRST);
+  second = await extension(SECOND);
+  carrier = await BaresipPhone.start(CARRIER);
+});
+
+afterAll(async () => {
+  await Promise.all([first?.stop(), second?.stop(), carrier?.stop()]);
+  await stopAllPeers();
+  await server?.close();
+});
+
+afterEach(async () => {
+  await Promise.all([first, second, carrier].map((phone) => phone?.ensureHungUp().catch(() => undefined)));
+  await eventually(liveCalls, (list) => list.length === 0, 5000, 'no call in progress');
+  expect(server.rooms.list().map((room) => room.name)).toEqual([]);
+  expect(await expectNothingLeft(server)).toEqual([]);
+});
+
+describe('phone to phone, relayed untranscoded through a private room', () => {
+  it('extension 1001 calls 1002: both hear each other, keys cross both ways, the callee hanging up ends both', async () => {
+    first.dial(`sip:1002@${DOMAIN}:${sipUdpPort(server)}`);
+    await first.waitForEvent('CALL_ESTABLISHED', 10_000);
+    await second.waitForEvent('CALL_ESTABLISHED', 10_000);
+    const [call] = await eventually(liveCalls, (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+    expect(call).toMatchObject({ from: `sip:1001@${DOMAIN}`, to: `sip:1002@${DOMAIN}`, codec: 'PCMU' });
+    // Both legs relay each other, no mixer of the room's own.
+    const legs = server.sipCalls!.list().filter((leg) => leg.room === call!.room && leg.state === 'active');
+    expect(legs).toHaveLength(2);
+    for (const leg of legs) expect(await server.sipCalls!.describe(leg.id)).toMatch(/^relay\(/);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    first.sendDtmf('4');
+    expect((await second.waitForEvent('CALL_DTMF_START', 5000)).param).toMatch(/4/);
+    second.sendDtmf('8');
+    expect((await first.waitForEvent('CALL_DTMF_START', 5000)).param).toMatch(/8/);
+
+    second.hangup();
+    await first.waitForEvent('CALL_CLOSED', 10_000);
+    await second.waitForEvent('CALL_CLOSED', 10_000);
+    await expectHeard(first, second);
+    await eventually(liveCalls, (list) => list.length === 0, 5000, 'the call to end');
+    expect(server.sipCalls!.get(call!.id).state).toBe('ended');
+  });
+
+  it('1001 holds and resumes: 1002 is re-offered sendonly, then sendrecv; the caller hanging up ends both', async () => {
+    first.dial(`sip:1002@${DOMAIN}:${sipUdpPort(server)}`);
+    await first.waitForEvent('CALL_ESTABLISHED', 10_000);
+    const [call] = await eventually(liveCalls, (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+    const calleeLeg = call!.contactCallId!;
+    expect(server.sipCalls!.get(calleeLeg).onHold).toBe(false);
+    first.hold(true);
+    await eventually(() => server.sipCalls!.get(calleeLeg).onHold, (held) => held, 5000, '1002 to be held');
+    expect(server.sipCalls!.get(call!.id).onHold).toBe(true);
+    first.hold(false);
+    await eventually(() => server.sipCalls!.get(calleeLeg).onHold, (held) => !held, 5000, '1002 to be resumed');
+    first.hangup();
+    await second.waitForEvent('CALL_CLOSED', 10_000);
+    await eventually(liveCalls, (list) => list.length === 0, 5000, 'the call to end');
+  });
+
+  it('1001 dials 9 5550123: the outside-line route calls the carrier with 5550123 and the trunk\'s number, both hear each other', async () => {
+    first.dial(`sip:95550123@${DOMAIN}:${sipUdpPort(server)}`);
+    await first.waitForEvent('CALL_ESTABLISHED', 10_000);
+    // callerId "trunk": the carrier sees the trunk's number calling, not the extension.
+    const answered = await carrier.waitForEvent('CALL_ESTABLISHED', 10_000);
+    console.log('the carrier saw', answered.param);
+    expect(answered.param).toContain('+15550100');
+    const [call] = await eventually(liveCalls, (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+    expect(call).toMatchObject({ from: `sip:1001@${DOMAIN}`, to: `sip:5550123@${DOMAIN}` });
+    expect(server.sipCalls!.get(call!.contactCallId!)).toMatchObject({ trunkId: 'carrier', to: expect.stringContaining(`sip:5550123@${DOMAIN}:${CARRIER.sipPort}`) });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    first.hangup();
+    await carrier.waitForEvent('CALL_CLOSED', 10_000);
+    await expectHeard(first, carrier);
+  });
+
+  it('the carrier calls 3000: the reception route rings extension 1002, both hear each other', async () => {
+    carrier.dial(`sip:3000@${DOMAIN}:${sipUdpPort(server)}`);
+    await carrier.waitForEvent('CALL_ESTABLISHED', 10_000);
+    const [call] = await eventually(liveCalls, (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+    expect(call).toMatchObject({ from: `sip:5550123@${DOMAIN}`, to: `sip:1002@${DOMAIN}`, codec: 'PCMU' });
+    expect(server.sipCalls!.get(call!.id)).toMatchObject({ trunkId: 'carrier-in', ruleId: null });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    carrier.hangup();
+    await second.waitForEvent('CALL_CLOSED', 10_000);
+    await expectHeard(carrier, second);
+  });
+});
