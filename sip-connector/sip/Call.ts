@@ -3,7 +3,7 @@ import type { Dialog } from './Dialog.js';
 import type { InviteServerTransaction } from './InviteServerTransaction.js';
 import type { ServerTransaction } from './TransactionLayer.js';
 import type { SipRequest } from './SipRequest.js';
-import { SipResponse } from './SipResponse.js';
+import { SipResponse, warningValue } from './SipResponse.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { CallEndReason, CallEvents, CallState, OfferResult } from './CallTypes.js';
 import type { UserAgent } from './UserAgent.js';
@@ -182,28 +182,34 @@ export abstract class Call extends TypedEmitter<CallEvents> {
         this.onReinvite(req, tx as InviteServerTransaction, dialog);
         return;
       case 'UPDATE': {
-        let answer: string | undefined;
-        if (req.body.length > 0) {
-          this.setRemoteSdp(req.bodyText);
-          const handled = this.offerHandler(req.bodyText);
-          // An UPDATE is answered at once: an answer that needs the other leg first is refused for now.
-          if (handled instanceof Promise) handled.catch(() => undefined);
-          answer = handled instanceof Promise ? undefined : handled;
+        const finish = (answer: string | undefined) => {
+          const res = respond(200, (r) => {
+            r.add('Contact', this.ua.contactFor(dialog));
+            this.ua.answerSessionTimer(req, r);
+            if (answer !== undefined) {
+              r.set('Content-Type', 'application/sdp');
+              r.bodyText = answer;
+            }
+          });
+          this.applySessionTimer(res, false);
+        };
+        if (req.body.length === 0) {
+          finish(undefined);
+          return;
+        }
+        this.setRemoteSdp(req.bodyText);
+        const handled = this.offerHandler(req.bodyText);
+        // An answer that needs the other leg first (a B2BUA) comes later: the UPDATE's transaction absorbs
+        // the caller's retransmissions meanwhile and is answered once it is known.
+        void Promise.resolve(handled).catch(() => undefined).then((answer) => {
+          if (this.state === 'ended') return;
           if (answer === undefined) {
-            respond(488);
+            respond(488, (r) => r.set('Warning', warningValue('the offer cannot be taken')));
             return;
           }
           this.localSdp = answer;
-        }
-        const res = respond(200, (r) => {
-          r.add('Contact', this.ua.contactFor(dialog));
-          this.ua.answerSessionTimer(req, r);
-          if (answer !== undefined) {
-            r.set('Content-Type', 'application/sdp');
-            r.bodyText = answer;
-          }
+          finish(answer);
         });
-        this.applySessionTimer(res, false);
         return;
       }
       case 'INFO':

@@ -125,6 +125,14 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     expect(resumed.rms).toBeGreaterThan(0.02);
     expect(Math.abs(resumed.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
 
+    if (library === 'jssip') {
+      // The same with the offer in an UPDATE (RFC 3311): carried to the phone before the browser is answered.
+      expect(await web.hold(true, true)).toBe('held');
+      await eventually(() => server.sipCalls!.get(call!.contactCallId!).onHold, (onHold) => onHold, 5000, 'the phone\'s leg on hold (UPDATE)');
+      expect(await web.hold(false, true)).toBe('resumed');
+      await eventually(() => server.sipCalls!.get(call!.contactCallId!).onHold, (onHold) => !onHold, 5000, 'the phone\'s leg resumed (UPDATE)');
+    }
+
     // Keys both ways: the browser's INFO reaches the phone as RFC 4733, the phone's RFC 4733 the browser as INFO.
     await web.dtmf('5');
     const pressed = await phone.waitForEvent('CALL_DTMF_START', 5000);

@@ -120,10 +120,10 @@ window.webphone = {
     });
   },
   hangup() { if (this.session) this.session.terminate(); },
-  hold(on) {
+  hold(on, useUpdate) {
     return new Promise((resolve) => {
       this.session.once(on ? 'hold' : 'unhold', () => resolve(on ? 'held' : 'resumed'));
-      if (!(on ? this.session.hold() : this.session.unhold())) resolve('refused');
+      if (!(on ? this.session.hold({ useUpdate }) : this.session.unhold({ useUpdate }))) resolve('refused');
       setTimeout(() => resolve('timeout'), 5000);
     });
   },
@@ -297,9 +297,13 @@ export class SipWebPhone {
     });
   }
 
-  /** Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered. */
-  hold(on: boolean): Promise<string> {
-    return this.page.evaluate((flag) => (window as never as { webphone: { hold: (f: boolean) => Promise<string> } }).webphone.hold(flag), on);
+  /**
+   * Puts the call on hold (re-INVITE, sendonly) or takes it off; resolves with `held`/`resumed` once answered.
+   * `useUpdate`: JsSIP sends the offer in an UPDATE (RFC 3311) instead.
+   */
+  hold(on: boolean, useUpdate = false): Promise<string> {
+    return this.page.evaluate(([flag, update]) => (window as never as { webphone: { hold: (f: boolean, u: boolean) => Promise<string> } })
+      .webphone.hold(flag!, update!), [on, useUpdate]);
   }
 
   /** Presses a key on the call: SIP INFO (application/dtmf-relay), as both libraries send it. */
