@@ -173,7 +173,9 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
     },
     maxCalls: sip.maxCalls,
   });
-  const userCalls = new RegisteredUserCalls({ ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen, store });
+  const userCalls = new RegisteredUserCalls({
+    ua: sipServer.userAgent, registrar: sipServer.registrar, rooms, calls, listen, store, browserEarlyMedia: sip.browserEarlyMedia,
+  });
   const router = new InboundRouter({
     store, calls, userCalls, contactUser: sipServer.userAgent.userName, realm: sip.domain, authGuard: sipServer.authGuard,
   });

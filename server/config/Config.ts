@@ -113,6 +113,12 @@ export const ConfigSchema = z.object({
     adaptiveJitter: z.boolean().default(true),
     /** A caller has this long to enter a dispatch rule's PIN. */
     pinTimeoutSeconds: z.number().int().min(5).max(600).default(60),
+    /**
+     * Early media (a 183 with SDP: ringback, announcements) from a phone or PBX a browser calls: `relay`
+     * sends the browser a 183 with our answer and it hears it before the answer; `ringing` tells it only
+     * 180 Ringing and plays nothing before the answer (for clients that mishandle early media).
+     */
+    browserEarlyMedia: z.enum(['relay', 'ringing']).default('relay'),
   }).prefault({}),
   /** Room and call events POSTed to an HTTP endpoint, signed with HMAC-SHA256 of `secret`. */
   webhooks: z.object({
@@ -156,6 +162,7 @@ const ENV_MAP: Record<string, string> = {
   CONFLUX_SIP_WS_PORT: 'sip.wsPort',
   CONFLUX_SIP_DOMAIN: 'sip.domain',
   CONFLUX_SIP_MEDIA_TIMEOUT: 'sip.mediaTimeoutSeconds',
+  CONFLUX_SIP_BROWSER_EARLY_MEDIA: 'sip.browserEarlyMedia',
   CONFLUX_DATA_DIR: 'dataDir',
   CONFLUX_WEBHOOK_URL: 'webhooks.url',
   CONFLUX_WEBHOOK_SECRET: 'webhooks.secret',

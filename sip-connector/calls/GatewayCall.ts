@@ -15,7 +15,7 @@ import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
-import type { DialOutResult, SipCallInfo } from './SipCallTypes.js';
+import type { DialHooks, DialOutResult, SipCallInfo } from './SipCallTypes.js';
 import { identitySafe } from './identitySafe.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
@@ -51,15 +51,17 @@ export interface GatewayCallContext {
   calls: SipCallManager;
   listen: TransportListenConfig;
   logger: Logger;
+  /** A phone's early media (183 with SDP) towards a calling browser: relayed (183 with SDP), or only its ringing told (180). */
+  earlyMedia: 'relay' | 'ringing';
   /** The phone a transfer's Refer-To reaches (a registered user's plain-RTP binding); throws a ConfluxError saying why not. */
   transferTarget: (referTo: string) => Binding;
 }
 
 /**
  * Places the phone's side of a browser's call into the private `room`, with `codecs` (most preferred first);
- * resolves once it is answered or has failed. `onStarted` learns its call id at once, `onRinging` its first 180/183.
+ * resolves once it is answered or has failed, telling `hooks` on the way.
  */
-export type PhoneDial = (room: string, codecs: PhoneCodecName[], onStarted: (callId: string) => void, onRinging: () => void) => Promise<DialOutResult>;
+export type PhoneDial = (room: string, codecs: PhoneCodecName[], hooks: DialHooks) => Promise<DialOutResult>;
 
 /** Seats of the private room: the two parties, and a transfer's target while it is being called. */
 const GATEWAY_ROOM_SEATS = 3;
@@ -100,6 +102,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #browserDialog: IncomingCall | OutgoingCall | null = null;
   /** telephone-event of our offer, when we called the browser (its re-offers carry it again). */
   #browserTelephoneEvent: { payloadType: number; clockRate: number } | null = null;
+  /** The browser's media leg being made (for early media or the answer). */
+  #connecting: Promise<WebRtcMediaLeg> | null = null;
   /** The browser's participant in the private room. */
   #browser: Participant | null = null;
   /** The call to a transfer's target (SipCallManager's id), while it rings and once it has answered. */
@@ -140,10 +144,16 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
     this.#room = room;
-    const result = await dial(room.name, codecs, (callId) => {
-      this.info.contactCallId = callId;
-      this.#phoneCallId = callId;
-    }, () => caller.ring());
+    const earlyMedia = this.#context.earlyMedia === 'relay';
+    const result = await dial(room.name, codecs, {
+      started: (callId) => {
+        this.info.contactCallId = callId;
+        this.#phoneCallId = callId;
+      },
+      // A 183 reaches the browser as 180 Ringing unless its early media is relayed (then as 183 with our answer).
+      ringing: () => caller.ring(),
+      ...(earlyMedia ? { earlyMedia: (phone: SipCallInfo) => void this.#earlyMediaToBrowser(phone, offer, callerName) } : {}),
+    });
     if (this.#ended) return;
     if (result.outcome !== 'answered') {
       const status = result.call.status ?? 480;
@@ -151,22 +161,48 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       await this.end(`callee-${result.outcome}`);
       return;
     }
-    const producer = phoneAudio(room, result.call.participantId);
-    const codec = WebRtcMediaLeg.pickCodec(offer, [result.call.codec as PhoneCodecName]);
-    const participant = room.join({
-      identity: `sip-user-${identitySafe(this.info.from)}`, displayName: callerName, kind: 'sip',
-      attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
-    });
-    this.#browser = participant;
-    this.#leg = await WebRtcMediaLeg.answering(participant, this.#context.listen, offer, codec);
-    await this.#leg.consume(producer);
+    const leg = await this.#connectBrowser(result.call, offer, callerName);
     if (this.#ended) return;
-    caller.answer(this.#leg.answer());
+    caller.answer(leg.answer());
     this.info.state = 'active';
-    this.info.codec = codec.name;
+    this.info.codec = leg.codec.name;
     if (this.info.contactCallId) this.#relayDtmf(caller, this.info.contactCallId);
     this.#acceptTransfers(caller);
-    this.#log.info({ codec: codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
+    this.#log.info({ codec: leg.codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
+  }
+
+  /**
+   * The browser's media leg, answering its offer and hearing the phone's producer: made once, for the phone's
+   * early media or its answer, whichever comes first.
+   */
+  #connectBrowser(phone: SipCallInfo, offer: WebRtcDescription, callerName: string): Promise<WebRtcMediaLeg> {
+    this.#connecting ??= (async () => {
+      const room = this.#room!;
+      const producer = phoneAudio(room, phone.participantId);
+      const codec = WebRtcMediaLeg.pickCodec(offer, [phone.codec as PhoneCodecName]);
+      const participant = room.join({
+        identity: `sip-user-${identitySafe(this.info.from)}`, displayName: callerName, kind: 'sip',
+        attributes: { 'sip.callId': this.#caller.callId, 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
+      });
+      this.#browser = participant;
+      const leg = await WebRtcMediaLeg.answering(participant, this.#context.listen, offer, codec);
+      this.#leg = leg;
+      await leg.consume(producer);
+      return leg;
+    })();
+    return this.#connecting;
+  }
+
+  /** The phone plays early media (183 with SDP): the browser gets our answer in a 183 and hears it before the answer. */
+  async #earlyMediaToBrowser(phone: SipCallInfo, offer: WebRtcDescription, callerName: string): Promise<void> {
+    try {
+      const leg = await this.#connectBrowser(phone, offer, callerName);
+      if (this.#ended || this.info.state !== 'ringing') return;
+      this.#caller.progress(leg.answer());
+      this.#log.info({ codec: leg.codec.name }, 'early media relayed to the browser');
+    } catch (error) {
+      this.#log.warn({ err: error }, 'cannot relay early media to the browser');
+    }
   }
 
   /**
@@ -320,8 +356,10 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const result = await this.#context.calls.dialContact({
       room: room.name, target: binding.contact.uri, destination: binding.source, from: phoneAor,
       codecs: [this.info.codec as PhoneCodecName], relay: true,
-    }, (callId) => {
-      this.#transferCallId = callId;
+    }, {
+      started: (callId) => {
+        this.#transferCallId = callId;
+      },
     }).catch((error: unknown) => {
       this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
       return null;

@@ -22,7 +22,7 @@ export interface PhoneBridgeContext {
  * A back-to-back call between two plain-RTP phones: a registered phone calling another (or a number out
  * through a trunk), or a trunk's call a route sends to a registered phone. The caller is taken into a private
  * two-party room, the callee is dialled there with the caller's codec, and the caller is answered once the
- * callee answers (with the callee's refusal otherwise). Both legs are relayed untranscoded on the thread
+ * callee answers (with the callee's refusal otherwise); the callee's early media reaches the caller. Both legs are relayed untranscoded on the thread
  * gateway calls share; hold, keys and hang-ups cross from either side. One `end(reason)` ends both.
  */
 export class PhoneBridgeCall extends TypedEmitter<GatewayCallEvents> {
@@ -53,10 +53,17 @@ export class PhoneBridgeCall extends TypedEmitter<GatewayCallEvents> {
     // Two phones and nothing else.
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: 2 });
     this.#room = room;
-    const taken = await this.#context.calls.takeCall(caller, room.name, codecs, async (negotiated) => {
-      const result = await dial(room.name, [negotiated.codec.name], (callId) => {
-        this.info.contactCallId = callId;
-      }, () => caller.ring());
+    const taken = await this.#context.calls.takeCall(caller, room.name, codecs, async (negotiated, early) => {
+      const result = await dial(room.name, [negotiated.codec.name], {
+        started: (callId) => {
+          this.info.contactCallId = callId;
+        },
+        ringing: () => caller.ring(),
+        // The callee's early media (183 with SDP) reaches the caller: our 183 with the answer, the two relayed.
+        earlyMedia: () => {
+          early().catch((error: unknown) => this.#log.warn({ err: error }, 'cannot give the caller early media'));
+        },
+      });
       if (result.outcome !== 'answered') {
         const status = result.call.status ?? 480;
         throw new ConfluxError(`the callee answered ${status}`, 480, status >= 400 && status < 700 && status !== 487 ? status : 480);

@@ -28,6 +28,8 @@ export interface RegisteredUserCallsOptions {
   listen: TransportListenConfig;
   /** Where routes come from. */
   store: SipConfigStore;
+  /** What a browser hears of a phone's early media: see GatewayCallContext.earlyMedia. */
+  browserEarlyMedia?: 'relay' | 'ringing';
 }
 
 /** A call between a registered user and its other party: browser ↔ phone, or phone ↔ phone. */
@@ -155,9 +157,9 @@ export class RegisteredUserCalls {
 
   /** Dials a registered contact where it registered from, into the call's private room, relayed. */
   #dialBinding(binding: Binding, from: string, callerName: string): PhoneDial {
-    return (room, codecs, onStarted, onRinging) => this.#options.calls.dialContact({
+    return (room, codecs, hooks) => this.#options.calls.dialContact({
       room, target: binding.contact.uri, destination: binding.source, from, displayName: callerName, codecs, relay: true,
-    }, onStarted, onRinging);
+    }, hooks);
   }
 
   /** A registered user's call to a number a route sends out through an outbound trunk. */
@@ -166,9 +168,9 @@ export class RegisteredUserCalls {
     const from = `sip:${user}@${this.#options.registrar.domain}`;
     const to = `sip:${number}@${trunk.host}`;
     log.info({ from: user, number, route: route.id, trunk: trunk.id, webrtc: offer !== null }, 'user call routed to a trunk');
-    const dial: PhoneDial = (room, codecs, onStarted, onRinging) => this.#options.calls.dialTrunk({
+    const dial: PhoneDial = (room, codecs, hooks) => this.#options.calls.dialTrunk({
       room, trunk, to: number, codecs, relay: true, displayName: callerName, ...(route.callerId === 'user' ? { callerUser: user } : {}),
-    }, onStarted, onRinging);
+    }, hooks);
     if (!offer) {
       const call = this.#newPhoneCall(sip, from, to, log);
       // The phone's codec must be one the trunk takes: the trunk's codecs bound what the phone is answered with.
@@ -198,7 +200,7 @@ export class RegisteredUserCalls {
   #newGatewayCall(sip: IncomingCall, from: string, to: string, log: Logger): GatewayCall {
     return this.#track(sip, new GatewayCall(sip, from, to, {
       ua: this.#options.ua, rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
-      transferTarget: (referTo) => this.#transferTarget(referTo),
+      earlyMedia: this.#options.browserEarlyMedia ?? 'relay', transferTarget: (referTo) => this.#transferTarget(referTo),
     }));
   }
 

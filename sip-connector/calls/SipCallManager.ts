@@ -24,7 +24,7 @@ import type { MixerThread } from '../media/MixerThread.js';
 import type { DispatchRule, InboundTrunk, OutboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type {
-  ContactDialRequest, DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents, TrunkDialRequest,
+  ContactDialRequest, DialHooks, DialOutcome, DialOutRequest, DialOutResult, SipCallInfo, SipCallManagerEvents, TrunkDialRequest,
 } from './SipCallTypes.js';
 import type { MediaEncryption } from './PhoneSdp.js';
 import type { DigestCredentials } from '../sip/DigestAuth.js';
@@ -40,6 +40,9 @@ interface InboundPlan {
   /** The room is a two-party call whose audio is relayed untranscoded (see ContactDialRequest.relay). */
   relay?: boolean;
 }
+
+/** What a taken call waits for before its answer; `early` gives the phone early media meanwhile (see takeCall). */
+type AnswerWhen = (negotiated: NegotiatedAudio, early: () => Promise<void>) => Promise<void>;
 
 /** A call we place, through a trunk or to a registered contact. */
 interface PlacedCall extends ContactDialRequest {
@@ -206,11 +209,13 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   }
 
   /**
-   * Takes a phone's call (a registered user's, or one a route sends from a trunk to a user) into `room` as a phone leg, answering it only once `answerWhen` resolves
-   * (the other side of a gateway call has answered); a rejection refuses the phone with its status
-   * (a ConfluxError's, else 480). Resolves with the call's id once answered and joined.
+   * Takes a phone's call (a registered user's, or one a route sends from a trunk to a user) into `room` as a
+   * phone leg, answering it only once `answerWhen` resolves (the other side of the call has answered); a
+   * rejection refuses the phone with its status (a ConfluxError's, else 480). Meanwhile `answerWhen` may call
+   * `early` to send the phone a 183 with our answer and put it in the room, so that it hears the other side's
+   * early media. Resolves with the call's info once answered and joined.
    */
-  async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: (negotiated: NegotiatedAudio) => Promise<void>,
+  async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: AnswerWhen,
     options: { relay?: boolean; trunk?: InboundTrunk } = {}): Promise<SipCallInfo> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
@@ -220,7 +225,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }, answerWhen);
   }
 
-  async #answerIntoRoom(sip: IncomingCall, plan: InboundPlan, answerWhen?: (negotiated: NegotiatedAudio) => Promise<void>): Promise<SipCallInfo> {
+  async #answerIntoRoom(sip: IncomingCall, plan: InboundPlan, answerWhen?: AnswerWhen): Promise<SipCallInfo> {
     const offer = sip.offer;
     if (!offer) throw new UnsupportedError('an SDP offer is required');
     const log = this.#logger.child({ callId: sip.callId });
@@ -251,9 +256,16 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     this.#track(call);
     // A CANCEL or failure before our answer ends the attempt.
     sip.once('failed', () => void this.#end(call, 'cancelled'));
+    // The same answer goes in an early 183 and in the 200 (RFC 3261 §13.3.1: an unreliable 183's answer stands).
+    const answer = buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port }, call.sdp.sessionId);
     if (answerWhen) {
+      const early = async () => {
+        if (call.participant || call.info.state === 'ended') return;
+        sip.progress(answer);
+        await this.#admit(call, true);
+      };
       try {
-        await answerWhen(negotiated);
+        await answerWhen(negotiated, early);
       } catch (error) {
         sip.reject(error instanceof ConfluxError ? error.sipStatus : 480);
         await this.#end(call, 'rejected');
@@ -261,13 +273,14 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       }
       if (call.info.state === 'ended') throw new InvalidStateError('the call ended before it was answered');
     }
-    const answer = buildAnswer(negotiated, { address: this.#options.mediaAnnouncedAddress, port }, call.sdp.sessionId);
     sip.answer(answer);
     call.info.answeredAt = new Date().toISOString();
     call.info.codec = negotiated.codec.name;
     log.info({ room: room.name, trunk: plan.trunkId, rule: plan.rule?.id, codec: negotiated.codec.name }, 'inbound call answered');
     this.safeEmit('call.answered', { ...call.info });
     if (plan.rule?.pin) this.#awaitPin(call, plan.rule);
+    // In the room already for early media: only its state changes.
+    else if (call.participant) call.info.state = 'active';
     else await this.#admit(call);
     return { ...call.info };
   }
@@ -339,10 +352,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   }
 
   /**
-   * Calls `to` through `trunk` into `room`; resolves once it is answered or has failed. `onStarted` learns the
-   * call id at once and `onRinging` hears of its first 180/183, as for dialContact.
+   * Calls `to` through `trunk` into `room`; resolves once it is answered or has failed. `hooks` as for dialContact.
    */
-  async dialTrunk(request: TrunkDialRequest, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+  async dialTrunk(request: TrunkDialRequest, hooks: DialHooks = {}): Promise<DialOutResult> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
     const { trunk } = request;
@@ -354,7 +366,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       ...(request.displayName ? { displayName: request.displayName } : {}),
       ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
       ...(request.relay ? { relay: true } : {}),
-    }, onStarted, onRinging);
+    }, hooks);
   }
 
   /** Dial-out to a user of our registrar: its newest plain-RTP binding, over the flow it registered from. */
@@ -375,21 +387,21 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       trunkId: null, codecs: ['PCMU', 'PCMA', 'G722', 'opus'], mediaEncryption: 'none',
       ...(request.displayName ? { displayName: request.displayName } : {}),
       ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
-    });
+    }, {});
   }
 
   /**
    * Calls a registered contact (a user's binding, reached over the flow it registered from) into `room`;
-   * resolves once it is answered or has failed. `onStarted` learns the call id at once, so that the
+   * resolves once it is answered or has failed. `hooks.started` learns the call id at once, so that the
    * caller can hang up a call that is still ringing.
    */
-  async dialContact(request: ContactDialRequest, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+  async dialContact(request: ContactDialRequest, hooks: DialHooks = {}): Promise<DialOutResult> {
     if (this.#closing) throw new InvalidStateError('shutting down');
     if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
-    return this.#placeCall({ ...request, trunkId: null, mediaEncryption: 'none' }, onStarted, onRinging);
+    return this.#placeCall({ ...request, trunkId: null, mediaEncryption: 'none' }, hooks);
   }
 
-  async #placeCall(request: PlacedCall, onStarted?: (callId: string) => void, onRinging?: () => void): Promise<DialOutResult> {
+  async #placeCall(request: PlacedCall, hooks: DialHooks): Promise<DialOutResult> {
     const { target, codecs } = request;
     const { room } = await this.#options.rooms.getOrCreate(request.room);
     const legId = `out-${randomBytes(6).toString('hex')}`;
@@ -429,13 +441,25 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       },
     };
     this.#track(call);
-    onStarted?.(sip.callId);
+    hooks.started?.(sip.callId);
+    // Early media (a 183 with SDP) is taken into the room before the answer only when the dialler wants it.
+    let early: Promise<void> | null = null;
+    const earlyMedia = hooks.earlyMedia;
+    if (earlyMedia) {
+      sip.on('earlyMedia', (sdp) => {
+        // The first early answer only: a forked call's other early dialogs are not heard.
+        if (early || call.info.state === 'ended') return;
+        early = this.#takeEarlyMedia(call, readAnswer(sdp, codecs, crypto)).then(() => {
+          if (call.info.state !== 'ended') earlyMedia({ ...call.info });
+        }, (error: unknown) => this.#logger.warn({ err: error, callId: sip.callId }, 'early media cannot be taken'));
+      });
+    }
     return new Promise<DialOutResult>((resolve) => {
       let ringing = false;
       sip.on('provisional', (status) => {
         if (!ringing && (status === 180 || status === 183)) {
           ringing = true;
-          onRinging?.();
+          hooks.ringing?.();
           this.safeEmit('call.ringing', { ...call.info });
         }
       });
@@ -448,13 +472,16 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       sip.once('answered', (answerSdp) => {
         void (async () => {
           try {
+            await early;
             const negotiated = readAnswer(answerSdp, codecs, crypto);
             await bridge.setDirection(legId, negotiated);
             call.negotiated = negotiated;
             call.info.codec = negotiated.codec.name;
             call.info.answeredAt = new Date().toISOString();
             this.safeEmit('call.answered', { ...call.info });
-            await this.#admit(call);
+            // In the room already for its early media: only its state changes.
+            if (call.participant && call.info.state === 'ringing') call.info.state = 'active';
+            else await this.#admit(call);
             resolve({ call: { ...call.info }, outcome: 'answered' });
           } catch (error) {
             this.#logger.warn({ err: error, callId: sip.callId }, 'answered call could not be bridged');
@@ -584,8 +611,20 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
   }
 
-  /** Joins the caller to the room as a `sip` participant and connects its audio both ways. */
-  async #admit(call: CallRecord): Promise<void> {
+  /**
+   * A dialled phone's early media (183 with SDP): its leg takes the early answer, and it joins the room, so
+   * that what it plays (ringback, announcements) is heard before the answer.
+   */
+  async #takeEarlyMedia(call: CallRecord, negotiated: NegotiatedAudio): Promise<void> {
+    await call.bridge.setDirection(call.legId, negotiated);
+    if (call.info.state === 'ended') return;
+    call.negotiated = negotiated;
+    call.info.codec = negotiated.codec.name;
+    await this.#admit(call, true);
+  }
+
+  /** Joins the caller to the room as a `sip` participant and connects its audio both ways (`early`: still ringing, for its early media). */
+  async #admit(call: CallRecord, early = false): Promise<void> {
     if (call.info.state === 'ended') return;
     const participant = call.room.join({
       // Unique per call: two calls of one caller (or Call-IDs a PBX numbers alike) are two participants.
@@ -597,7 +636,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     call.participant = participant;
     call.info.participantId = participant.id;
     // In the room from here on (its media is connected next).
-    call.info.state = 'active';
+    if (!early) call.info.state = 'active';
     participant.once('close', (reason) => {
       if (call.info.state !== 'ended') void this.#end(call, removalToEndReason(reason));
     });

@@ -87,6 +87,19 @@ export interface TrunkDialRequest {
   relay?: boolean;
 }
 
+/** What a dialler hears of a call it places, before the outcome. */
+export interface DialHooks {
+  /** The call's id, at once (so that a call still ringing can be hung up). */
+  started?: (callId: string) => void;
+  /** The first 180 or 183. */
+  ringing?: () => void;
+  /**
+   * Asks for early media: a 183 with SDP puts the phone in the room before the answer (still `ringing`), and
+   * this hears of it once its audio is there.
+   */
+  earlyMedia?: (call: SipCallInfo) => void;
+}
+
 export interface DialOutResult {
   call: SipCallInfo;
   outcome: DialOutcome;

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import { BaresipPhone, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
-import { configure, eventually, expectNothingLeft, sipUdpPort } from '../../../support/sipCalls.js';
+import { configure, eventually, expectNothingLeft, scenario, sipp, sipUdpPort } from '../../../support/sipCalls.js';
 import { startTestServer } from '../../../support/testServer.js';
-import { stopAllPeers } from '../peers.js';
+import { scratchDir, stopAllPeers } from '../peers.js';
 
 const DOMAIN = '127.0.0.1';
 const USERS = [{ username: '1001', password: 'first-secret' }, { username: '1002', password: 'second-secret' }];
@@ -13,6 +15,8 @@ const SECOND = { user: '1002', sipPort: 28240, ctrlPort: 28245, rtpPortMin: 2825
 /** A phone at the carrier, number 5550123: not registered here, answering calls to its number on its own address (the outbound trunk's host). */
 const CARRIER: BaresipPhoneOptions = { user: '5550123', sipPort: 28270, ctrlPort: 28275, rtpPortMin: 28280, toneHz: 1000, lifetimeMs: 110_000 };
 const MIN_TONE = 0.05;
+/** SIPp as a PBX answering early: a 183 with SDP and a PCMU tone, its 200 `earlyMs` later. */
+const EARLY_PBX = { sipPort: 28300, mediaPort: 28302, toneHz: 1200, earlyMs: 4000 };
 
 let server: ConfluxServer;
 let first: BaresipPhone;
@@ -51,6 +55,9 @@ beforeAll(async () => {
   await configure(server, 'routes', {
     id: 'outside', name: 'outside line', type: 'user-to-trunk', outboundTrunkId: 'carrier', prefixes: ['9'], stripDigits: 1, callerId: 'trunk',
   });
+  // A PBX that answers early (SIPp): 183 with SDP and its tone, the 200 later.
+  await configure(server, 'outbound-trunks', { id: 'pbx-early', name: 'PBX', host: DOMAIN, port: EARLY_PBX.sipPort, fromNumber: '2000', codecs: ['PCMU'] });
+  await configure(server, 'routes', { id: 'to-early-pbx', name: 'PBX numbers', type: 'user-to-trunk', outboundTrunkId: 'pbx-early', prefixes: ['8'] });
   await configure(server, 'routes', { id: 'reception', name: 'reception', type: 'trunk-to-user', trunkIds: ['carrier-in'], numbers: ['3000'], user: '1002' });
   first = await extension(FIRST);
   second = await extension(SECOND);
@@ -138,5 +145,27 @@ describe('phone to phone, relayed untranscoded through a private room', () => {
     carrier.hangup();
     await second.waitForEvent('CALL_CLOSED', 10_000);
     await expectHeard(carrier, second);
+  });
+
+  it('1001 dials 8000, a PBX that answers early: 1001 gets a 183 and hears the PBX before its 200, then the call goes on', async () => {
+    const toneFile = join(scratchDir('early-pbx'), 'tone.ul');
+    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', toneFile, 'synth', '20', 'sine', String(EARLY_PBX.toneHz), 'vol', '0.3']);
+    const pbx = sipp(['-sf', scenario('uas-early-media.xml', { TONE: toneFile, EARLY_MS: String(EARLY_PBX.earlyMs) }),
+      '-p', String(EARLY_PBX.sipPort), '-mp', String(EARLY_PBX.mediaPort)], { timeoutSeconds: 30 });
+    first.dial(`sip:8000@${DOMAIN}:${sipUdpPort(server)}`);
+    const progress = await first.waitForEvent('CALL_PROGRESS', 5000);
+    const established = await first.waitForEvent('CALL_ESTABLISHED', 10_000);
+    // The 183 came well before the PBX's 200.
+    expect(established.at - progress.at).toBeGreaterThan(EARLY_PBX.earlyMs - 1500);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    first.hangup();
+    expect((await pbx.result).code).toBe(0);
+    await first.waitForEvent('CALL_CLOSED', 10_000);
+    // baresip records from its stream's start, at the 183: the recording's first seconds are the early media.
+    const wav = await first.lastRecording();
+    const beforeAnswer = toneLevels({ samples: wav.samples.subarray(0, Math.round(3 * wav.sampleRate)), sampleRate: wav.sampleRate },
+      [EARLY_PBX.toneHz, FIRST.toneHz], 2, 0.2);
+    console.log('1001 heard before the answer', beforeAnswer.tones);
+    expect(beforeAnswer.tones[EARLY_PBX.toneHz]).toBeGreaterThan(MIN_TONE);
   });
 });
