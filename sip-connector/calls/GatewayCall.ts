@@ -166,8 +166,9 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.answer(leg.answer());
     this.info.state = 'active';
     this.info.codec = leg.codec.name;
-    if (this.info.contactCallId) this.#relayDtmf(caller, this.info.contactCallId);
+    this.#relayDtmf(caller);
     this.#acceptTransfers(caller);
+    this.#acceptPhoneTransfers();
     this.#log.info({ codec: leg.codec.name, contactCallId: this.info.contactCallId }, 'gateway call answered');
   }
 
@@ -261,8 +262,9 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.state = 'active';
     this.info.codec = phone.codec;
     if (this.#browserCall) {
-      this.#relayDtmf(this.#browserCall, caller.callId);
+      this.#relayDtmf(this.#browserCall);
       this.#acceptTransfers(this.#browserCall);
+      this.#acceptPhoneTransfers();
     }
     this.#log.info({ codec: phone.codec }, 'gateway call answered');
   }
@@ -301,9 +303,12 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
    * Carries key presses across: the browser's (SIP INFO) reach the phone as RFC 4733 events, the phone's
    * (RFC 4733 or INFO, as the room's mixer and SipCallManager report them) reach the browser as INFO.
    */
-  #relayDtmf(browser: IncomingCall | OutgoingCall, phoneCallId: string): void {
+  #relayDtmf(browser: IncomingCall | OutgoingCall): void {
     browser.on('dtmf', (digit) => {
-      this.#context.calls.sendDtmf(phoneCallId, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
+      // The phone of the moment: it may have transferred the browser to another.
+      const phone = this.#phoneCallId;
+      if (!phone) return;
+      this.#context.calls.sendDtmf(phone, digit).catch((error: unknown) => this.#log.warn({ err: error, digit }, 'cannot send DTMF to the phone'));
     });
     this.#browserDialog = browser;
   }
@@ -382,6 +387,83 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#browser = null;
     await browser.terminate().catch(() => undefined);
     this.#log.info({ transferredTo: this.info.transferredTo, transferCallId: this.#transferCallId }, 'phone transferred');
+  }
+
+  /**
+   * The phone may transfer the browser elsewhere (blind REFER) once the call is up: to another registered
+   * phone, which is called with the browser's identity and the call's codec. One transfer at a time.
+   */
+  #acceptPhoneTransfers(): void {
+    const phoneCallId = this.#phoneCallId;
+    const phone = phoneCallId ? this.#context.calls.dialogOf(phoneCallId) : undefined;
+    if (!phone) return;
+    phone.acceptsRefer = true;
+    phone.on('refer', (referTo, req) => {
+      phone.acceptsRefer = false;
+      void this.#transferBrowser(phone, referTo, req.cseq.seq).finally(() => {
+        if (!this.#ended && this.#phoneCallId === phoneCallId) phone.acceptsRefer = true;
+      });
+    });
+  }
+
+  /**
+   * Calls the target of the phone's REFER into the private room; once it answers, the transferring phone is
+   * told (NOTIFY 200) and hung up on, the browser hears the new phone (a re-INVITE gives it the new stream)
+   * and the new phone hears the browser. Until then the call goes on as it was.
+   */
+  async #transferBrowser(phone: IncomingCall | OutgoingCall, referTo: string, referCseq: number): Promise<void> {
+    const notify = (status: number, reason: string, done: boolean) => phone.notifyReferProgress(`SIP/2.0 ${status} ${reason}`, done, referCseq)
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot tell the phone how its transfer goes'));
+    await notify(100, 'Trying', false);
+    const room = this.#room;
+    const leg = this.#leg;
+    const oldPhone = this.#phoneCallId;
+    if (!room || !leg || this.info.state !== 'active' || !this.info.codec || !oldPhone) {
+      await notify(481, 'Call Does Not Exist', true);
+      return;
+    }
+    let binding: Binding;
+    try {
+      binding = this.#context.transferTarget(referTo);
+    } catch (error) {
+      const status = error instanceof ConfluxError ? error.sipStatus : 500;
+      this.#log.info({ referTo, status, reason: error instanceof Error ? error.message : String(error) }, 'transfer refused');
+      await notify(status, error instanceof ConfluxError && status < 500 ? error.message : 'Server Internal Error', true);
+      return;
+    }
+    this.#log.info({ referTo, contact: binding.contact.uri.toString() }, 'the phone transfers the browser');
+    const browserAor = this.#phoneCalled ? this.info.from : this.info.to;
+    const result = await this.#context.calls.dialContact({
+      room: room.name, target: binding.contact.uri, destination: binding.source, from: browserAor,
+      codecs: [this.info.codec as PhoneCodecName], relay: true,
+    }, { started: (callId) => { this.#transferCallId = callId; } }).catch((error: unknown) => {
+      this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
+      return null;
+    });
+    if (this.#ended) return;
+    this.#transferCallId = null;
+    if (!result || result.outcome !== 'answered') {
+      const status = result?.call.status ?? 500;
+      await notify(status >= 300 && status < 700 ? status : 480, result ? `Transfer ${result.outcome}` : 'Server Internal Error', true);
+      return;
+    }
+    // The new phone is the call's phone from here on: the old one's end no longer concerns this call.
+    this.#phoneCallId = result.call.id;
+    if (this.#phoneCalled) this.info.contactCallId = result.call.id;
+    this.#phoneCalled = true;
+    this.info.transferredTo = binding.contact.uri.toString();
+    await notify(200, 'OK', true);
+    await this.#context.calls.hangup(oldPhone).catch(() => undefined);
+    // The browser hears the new phone: a consumer of its producer, announced by a re-offer (its new SSRC).
+    await leg.consume(phoneAudio(room, result.call.participantId));
+    const browser = this.#browserDialog;
+    if (browser && !this.#ended) {
+      const answer = await browser.reinvite(leg.reoffer('sendrecv', this.#browserTelephoneEvent));
+      if (answer.status >= 200 && answer.status < 300 && answer.sdp) leg.reanswered(answer.sdp);
+      else this.#log.warn({ status: answer.status }, 'the browser did not take the new phone\'s stream');
+    }
+    this.#acceptPhoneTransfers();
+    this.#log.info({ transferredTo: this.info.transferredTo, phoneCallId: this.#phoneCallId }, 'browser transferred to another phone');
   }
 
   /** A phone pressed a key (told by the owner, which watches SipCallManager once for every call): to the browser, or after a transfer to the other phone. */

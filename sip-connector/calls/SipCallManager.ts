@@ -174,6 +174,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     return [...this.#bridges.keys()];
   }
 
+  /** The SIP dialog of a call in progress (a B2BUA acts on its in-dialog requests, such as REFER). */
+  dialogOf(callId: string): IncomingCall | OutgoingCall | undefined {
+    return this.#calls.get(callId)?.sip;
+  }
+
   /** The audio path of a call's leg, for diagnostics. */
   describe(callId: string): Promise<string> {
     const call = this.#record(callId);

@@ -95,8 +95,10 @@ export class WebRtcMediaLeg {
     }
   }
 
-  /** Sends `producer` (the other party's audio, in the leg's codec) to the browser. */
+  /** Sends `producer` (the other party's audio, in the leg's codec) to the browser, in place of what it sent before. */
   async consume(producer: types.Producer<ProducerAppData>): Promise<void> {
+    this.#consumer?.close();
+    this.#consumer = null;
     // Our own offer routes our stream by MID (its SSRC was not in it); our answer names the SSRC instead.
     const byMid = this.#weOffered;
     const consumer = await this.participant.consume(this.#transport.id, producer,

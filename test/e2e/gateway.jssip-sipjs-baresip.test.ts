@@ -195,6 +195,38 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     }
   });
 
+  it('the phone transfers the browser to another phone (REFER): the phone is released, the browser and the new phone hear each other', async () => {
+    const other = await registeredPhone(server, OTHER_PHONE);
+    try {
+      expect(await web.call(`sip:1001@${DOMAIN}`)).toBe('confirmed');
+      await phone.waitForEvent('CALL_ESTABLISHED');
+      const [call] = await eventually(() => server.userCalls!.list(), (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+      phone.transfer(`sip:1002@${DOMAIN}`);
+      await other.waitForEvent('CALL_ESTABLISHED', 10_000);
+      await phone.waitForEvent('CALL_CLOSED', 10_000);
+      const moved = await eventually(() => server.userCalls!.list(), (list) => list[0]?.transferredTo?.includes('1002') === true, 5000,
+        'the call to name its new phone');
+      expect(moved[0]).toMatchObject({ id: call!.id, state: 'active' });
+      expect(await web.events()).not.toContain('ended');
+      // The browser now hears 1002's tone (a new stream announced by our re-INVITE) ...
+      const heard = await eventually(() => web.measure(1500), (audio) => Math.abs(audio.dominantHz - OTHER_PHONE_HZ) < HZ_TOLERANCE, 8000,
+        'the browser to hear the new phone');
+      console.log('after the phone\'s transfer, the browser heard', heard);
+      expect(heard.rms).toBeGreaterThan(0.02);
+      // ... and 1002 hears the browser.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await web.hangup();
+      await other.waitForEvent('CALL_CLOSED', 10_000);
+      const levels = toneLevels(await other.lastRecording(), [BROWSER_HZ, OTHER_PHONE_HZ], 1.5, 0.3);
+      console.log('the new phone heard', levels.tones);
+      expect(levels.tones[BROWSER_HZ]).toBeGreaterThan(0.05);
+      await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the gateway call to end');
+      expect(server.rooms.list().filter((room) => room.name.startsWith('gw-'))).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('baresip calls the browser: it rings and answers, both hear each other, keys both ways; baresip hanging up ends it', async () => {
     await web.answerIncoming();
     phone.dial(`sip:alice@${DOMAIN}:${server.sip!.ports.udp}`);

@@ -208,6 +208,11 @@ export class BaresipPhone {
     this.#command('hangup');
   }
 
+  /** Transfers the current call to `uri` (blind: REFER, then baresip hangs up once told the transfer worked). */
+  transfer(uri: string): void {
+    this.#command('transfer', uri);
+  }
+
   /** Presses keys on the call (RFC 4733 events when negotiated, which baresip's menu sends). */
   sendDtmf(digits: string): void {
     this.#command('sndcode', digits);
