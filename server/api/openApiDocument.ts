@@ -31,7 +31,8 @@ function crud(path: string, label: string, schema: z.ZodType, description?: stri
 
 const ROUTE_ORDER = 'Where an inbound call goes, in this order. (1) A registered user\'s call (over a WebSocket, or From a user of '
   + 'the domain) is authenticated by digest, then goes to the called user when it is one (480 when not registered), else out through '
-  + 'the first `user-to-trunk` route (lowest priority, then id) whose numbers or prefixes take the dialled number (404 when none). '
+  + 'the first `user-to-trunk` route (lowest priority, then id) whose numbers or prefixes take the dialled number, else into the room of '
+  + 'the first dispatch rule that names no trunk (404 when none). '
   + '(2) Any other call must match an inbound trunk (403/407); the first `trunk-to-user` route that takes the called number sends it '
   + 'to a registered user (its `user`, or the user named by the called number; 480 when offline); (3) else the dispatch rules pick a room.';
 

@@ -51,13 +51,16 @@ export class CallDispatcher {
     return trunk;
   }
 
-  /** The rule and room for a call on a trunk, or NotFoundError (404). */
-  matchRule(trunk: InboundTrunk, facts: InboundCallFacts): { rule: DispatchRule; room: string } {
+  /**
+   * The rule and room for a call on a trunk, or (`trunk` null) a registered user's call, which only rules
+   * naming no trunk take; NotFoundError (404) when none does.
+   */
+  matchRule(trunk: InboundTrunk | null, facts: InboundCallFacts): { rule: DispatchRule; room: string } {
     const rule = this.#store.list('dispatchRules')
-      .filter((candidate) => candidate.trunkIds.length === 0 || candidate.trunkIds.includes(trunk.id))
+      .filter((candidate) => candidate.trunkIds.length === 0 || (trunk !== null && candidate.trunkIds.includes(trunk.id)))
       .filter((candidate) => appliesTo(candidate.numbers, facts.calledNumber))
       .sort((a, b) => a.priority - b.priority || a.id.localeCompare(b.id))[0];
-    if (!rule) throw new NotFoundError(`no dispatch rule for ${facts.calledNumber} on trunk ${trunk.id}`);
+    if (!rule) throw new NotFoundError(`no dispatch rule for ${facts.calledNumber}${trunk ? ` on trunk ${trunk.id}` : ''}`);
     return { rule, room: roomFor(rule, facts) };
   }
 

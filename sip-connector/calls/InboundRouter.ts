@@ -39,7 +39,7 @@ function calledNumberOf(sip: IncomingCall, contactUser: string): string {
  * Where an inbound INVITE goes, always in this order:
  * 1. A registered user's call (over a WebSocket, or From a user of our domain): digest-authenticated (407),
  *    then to the called user if it is one of ours, else out through the first `user-to-trunk` route that
- *    takes the number (RegisteredUserCalls).
+ *    takes the number, else into the room of the first dispatch rule naming no trunk (RegisteredUserCalls).
  * 2. Anything else arrives on an inbound trunk (403 when none accepts the source and number; 407/403 for a
  *    trunk with credentials), then goes to a registered user when a `trunk-to-user` route takes the called
  *    number (480 when that user is offline),

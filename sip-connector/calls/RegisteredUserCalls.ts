@@ -10,12 +10,14 @@ import type { Registrar } from '../sip/Registrar.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { registeredPhone } from './registeredPhone.js';
+import { BrowserRoomCall } from './BrowserRoomCall.js';
+import { CallDispatcher } from './CallDispatcher.js';
 import { CallRoutes, type TrunkRouting } from './CallRoutes.js';
-import { GatewayCall, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
+import { GATEWAY_CODECS, GatewayCall, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
 import { PhoneBridgeCall } from './PhoneBridgeCall.js';
 import { identitySafe } from './identitySafe.js';
 import type { PhoneCodecName } from './PhoneSdp.js';
-import type { InboundTrunk } from './SipCallSchemas.js';
+import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
 import type { SipConfigStore } from './SipConfigStore.js';
 import type { SipCallManager } from './SipCallManager.js';
 import { isWebRtcSdp, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
@@ -32,12 +34,12 @@ export interface RegisteredUserCallsOptions {
   browserEarlyMedia?: 'relay' | 'ringing';
 }
 
-/** A call between a registered user and its other party: browser ↔ phone, or phone ↔ phone. */
-type BridgedCall = GatewayCall | PhoneBridgeCall;
+/** A call between a registered user and its other party: browser ↔ phone, phone ↔ phone, or a browser in a room. */
+type BridgedCall = GatewayCall | PhoneBridgeCall | BrowserRoomCall;
 
-/** A call and its start. */
+/** A call and its start; no call entity when SipCallManager owns the call (a phone into a room). */
 interface Started {
-  call: BridgedCall;
+  call: BridgedCall | null;
   started: Promise<void>;
 }
 
@@ -53,18 +55,20 @@ class UnavailableError extends ConfluxError {
  * caller is authenticated by digest (407), never by the address it comes from: a WebSocket flow is always a
  * user, never a trusted trunk. The Request-URI's user is looked up in the registrar: a registered user is
  * called on its bindings (480 offline); a number that is no user goes out through the first `user-to-trunk`
- * route that takes it (404 when none does). Calls from trunks that a `trunk-to-user` route sends to a user
- * come here too (`fromTrunk`).
+ * route that takes it, else into the room of a dispatch rule naming no trunk (404 when none does). Calls
+ * from trunks that a `trunk-to-user` route sends to a user come here too (`fromTrunk`).
  */
 export class RegisteredUserCalls {
   readonly #options: RegisteredUserCallsOptions;
   readonly #calls = new Map<string, BridgedCall>();
   readonly #logger: Logger = createLogger('user-calls');
   readonly #routes: CallRoutes;
+  readonly #dispatcher: CallDispatcher;
 
   constructor(options: RegisteredUserCallsOptions) {
     this.#options = options;
     this.#routes = new CallRoutes(options.store);
+    this.#dispatcher = new CallDispatcher(options.store);
     // One listener for every gateway call: a phone's end and key presses go to the call that owns it.
     options.calls.on('call.ended', (info) => this.#byPhoneCall(info.id)?.phoneEnded(info));
     options.calls.on('call.dtmf', (info, digit) => this.#byPhoneCall(info.id)?.phoneDtmf(info.id, digit));
@@ -118,6 +122,8 @@ export class RegisteredUserCalls {
       if (target && !registrar.hasUser(target)) {
         const routing = this.#routes.forUserCall(user, target);
         if (routing) return this.#toTrunk(sip, user, callerName, webrtc, routing, log);
+        const dispatched = this.#intoRoom(sip, user, target, callerName, webrtc, log);
+        if (dispatched) return dispatched;
       }
       if (!target || !registrar.hasUser(target)) throw new NotFoundError(`no user or route for ${target ?? '(none)'} here`);
       const bindings = registrar.lookup(target).sort((a, b) => b.expiresAt - a.expiresAt);
@@ -160,6 +166,31 @@ export class RegisteredUserCalls {
     return (room, codecs, hooks) => this.#options.calls.dialContact({
       room, target: binding.contact.uri, destination: binding.source, from, displayName: callerName, codecs, relay: true,
     }, hooks);
+  }
+
+  /**
+   * A registered user's call that no user or route takes, into the room of the first dispatch rule naming no
+   * trunk that takes the number: a browser joins with WebRTC and hears the room's mix-minus, a phone joins
+   * as a phone leg. Undefined when no rule takes it.
+   */
+  #intoRoom(sip: IncomingCall, user: string, dialled: string, callerName: string, offer: WebRtcDescription | null, log: Logger): Started | undefined {
+    let dispatched: { rule: DispatchRule; room: string };
+    try {
+      dispatched = this.#dispatcher.matchRule(null, { sourceAddress: sip.source.address, calledNumber: dialled, callerNumber: user });
+    } catch {
+      return undefined;
+    }
+    if (dispatched.rule.pin) throw new UnsupportedError(`room ${dispatched.room} asks for a PIN: only callers on trunks can enter one yet`);
+    const from = `sip:${user}@${this.#options.registrar.domain}`;
+    log.info({ from: user, room: dispatched.room, rule: dispatched.rule.id, webrtc: offer !== null }, 'user call into a room');
+    if (!offer) {
+      const room = dispatched.room;
+      return { call: null, started: this.#options.calls.takeCall(sip, room, [...GATEWAY_CODECS, 'opus'], async () => undefined).then(() => undefined) };
+    }
+    const call = this.#track(sip, new BrowserRoomCall(sip, from, dispatched.room, {
+      rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
+    }));
+    return { call, started: call.start(offer, user, callerName) };
   }
 
   /** A registered user's call to a number a route sends out through an outbound trunk. */
@@ -220,6 +251,10 @@ export class RegisteredUserCalls {
       const begun = start();
       begun.started.catch((error: unknown) => {
         log.warn({ err: error }, 'gateway call failed');
+        if (!begun.call) {
+          sip.reject(error instanceof ConfluxError ? error.sipStatus : 500);
+          return;
+        }
         begun.call.refuse(error);
         void begun.call.end('failed');
       });

@@ -10,7 +10,7 @@ import { MixerThread } from '../media/MixerThread.js';
 import type { MixerSourceActivity, MixerSourceSpec, MixerThreadOptions } from '../media/mixerProtocol.js';
 import type { DtmfEvent } from '../media/DtmfDetector.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import type { NegotiatedAudio } from './PhoneSdp.js';
+import type { NegotiatedAudio, PhoneCodec } from './PhoneSdp.js';
 
 /** The mixer source's SRTP keys of a negotiation: none for plain RTP. */
 function srtpSpec(negotiated: NegotiatedAudio): Pick<MixerSourceSpec, 'srtp'> {
@@ -71,6 +71,8 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
   readonly #readyFeeds = new Map<string, RoomFeed>();
   readonly #logger: Logger;
   readonly #detach: Array<() => void> = [];
+  /** Mix-minus streams of participants whose own audio is a room producer (browser SIP clients), by mix id: where each is produced. */
+  readonly #mixes = new Map<string, types.PlainTransport>();
   /** The mixer is shared with other relay bridges: closing this bridge removes only what it added. */
   readonly #relay: boolean;
   /** Takes the room's own mixer back once the bridge has emptied it (a spare for another room); none: it is closed. */
@@ -161,8 +163,9 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     return this.#closed;
   }
 
+  /** Phone legs and mixes: the bridge is unused without any. */
   get legCount(): number {
-    return this.#legs.size;
+    return this.#legs.size + this.#mixes.size;
   }
 
   get mixer(): MixerThread {
@@ -408,10 +411,55 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     return this.#mixer.describeLeg(legId);
   }
 
+  /**
+   * A mix-minus of the room for a participant whose own audio is already a room producer (a browser SIP
+   * client, whose producer the bridge feeds to the mixer like any browser's): the mix of everyone but
+   * `ownProducerId`, encoded in `codec`, as a producer of the room's router that no participant sees, for
+   * that participant to consume. It counts as a leg of the bridge until `closeMix`.
+   */
+  async addMix(mixId: string, ownProducerId: string, codec: PhoneCodec): Promise<types.Producer<ProducerAppData>> {
+    if (this.#relay) throw new InvalidStateError('a relay bridge mixes nothing');
+    if (this.#closed) throw new InvalidStateError('room audio bridge is closed');
+    if (this.#mixes.has(mixId) || this.#legs.has(mixId)) throw new InvalidStateError(`leg ${mixId} exists`);
+    // The mixer sends from its shared socket: the transport learns that address from the first packet.
+    const transport = await this.#room.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: LOOPBACK }, rtcpMux: true, comedia: true });
+    this.#mixes.set(mixId, transport);
+    try {
+      const ssrc = randomInt(1, 2 ** 31);
+      const producer = await transport.produce<ProducerAppData>({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: `audio/${codec.name}`, payloadType: codec.payloadType, clockRate: codec.clockRate, ...(codec.name === 'opus' ? { channels: 2 } : {}) }],
+          encodings: [{ ssrc }],
+        },
+        appData: { participantId: `mix:${mixId}`, source: 'mic' },
+      });
+      await this.#mixer.addLeg({
+        legId: mixId, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
+        ownSourceIds: [`room:${ownProducerId}`], destination: { ip: LOOPBACK, port: transport.tuple.localPort }, ssrc,
+      });
+      return producer;
+    } catch (error) {
+      this.#mixes.delete(mixId);
+      transport.close();
+      throw error;
+    }
+  }
+
+  /** Removes a mix (`addMix`). Returns the legs left. */
+  async closeMix(mixId: string): Promise<number> {
+    const transport = this.#mixes.get(mixId);
+    if (!transport) return this.legCount;
+    this.#mixes.delete(mixId);
+    transport.close();
+    if (!this.#closed) await this.#mixer.removeLeg(mixId).catch(() => false);
+    return this.legCount;
+  }
+
   /** Removes a phone leg: its socket, mixer leg and producer go. Returns the legs left. */
   async closePhone(legId: string): Promise<number> {
     const leg = this.#legs.get(legId);
-    if (!leg) return this.#legs.size;
+    if (!leg) return this.legCount;
     this.#legs.delete(legId);
     leg.transport?.close();
     if (!this.#closed) {
@@ -419,7 +467,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       await this.#mixer.removeSource(legId).catch(() => false);
       await this.#wireRelays();
     }
-    return this.#legs.size;
+    return this.legCount;
   }
 
   #leg(legId: string): PhoneLeg {
@@ -454,6 +502,11 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
       if (kept) removals.push(mixer.removeLeg(legId).catch(() => false), mixer.removeSource(legId).catch(() => false));
     }
     this.#legs.clear();
+    for (const [mixId, transport] of this.#mixes) {
+      transport.close();
+      if (kept) removals.push(mixer.removeLeg(mixId).catch(() => false));
+    }
+    this.#mixes.clear();
     if (!this.#relay) {
       const release = this.#release;
       if (kept && release) void Promise.all(removals).then(() => release(mixer));

@@ -739,6 +739,15 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     return created;
   }
 
+  /**
+   * The room's mixing bridge, started if it has none: for a participant that hears the room's mix-minus
+   * without a phone leg (a browser SIP client). Its owner closes the bridge once it leaves it unused.
+   */
+  roomBridge(room: Room): Promise<RoomAudioBridge> {
+    if (this.#closing) return Promise.reject(new InvalidStateError('shutting down'));
+    return this.#bridgeFor(room, false);
+  }
+
   /** Starts the shared relay thread ahead of the first gateway call, so that call does not wait for it. */
   warmRelay(): void {
     if (!this.#closing) this.#mixers.warmRelay();

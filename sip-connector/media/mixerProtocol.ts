@@ -66,6 +66,8 @@ export interface MixerLegSpec {
    * (null: no source yet; see `setRelaySource`).
    */
   relayFrom?: string | null;
+  /** The SSRC of the leg's stream; random when absent (a mediasoup producer of it must know it). */
+  ssrc?: number;
 }
 
 /** Timing and traffic counters of the mixer thread. */

@@ -374,7 +374,7 @@ async function addLeg(spec: MixerLegSpec): Promise<void> {
   } else {
     engine.addLeg({ legId: spec.legId, codec: spec.codec, payloadType: spec.payloadType,
       clockRate: spec.clockRate, ptimeMs: spec.ptime, ownSourceIds: spec.ownSourceIds,
-      dtmfPayloadType: spec.dtmfPayloadType });
+      dtmfPayloadType: spec.dtmfPayloadType, ...(spec.ssrc !== undefined ? { ssrc: spec.ssrc } : {}) });
     wake();
   }
   legRoutes.set(spec.legId, { ip: spec.destination.ip, port: spec.destination.port, viaSource });

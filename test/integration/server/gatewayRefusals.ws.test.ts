@@ -72,7 +72,8 @@ describe('calls from WebSocket clients are users\' calls: digest first, then the
     server = await startTestServer({ sip: { enabled: true, host: '127.0.0.1', udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS } });
     // A trunk trusting the very address the WebSocket client connects from, with a rule into a room.
     await configure(server, 'inbound-trunks', { id: 'local-pbx', name: 'same-host PBX', allowedAddresses: ['127.0.0.1'] });
-    await configure(server, 'dispatch-rules', { id: 'all', name: 'everything', type: 'direct', room: 'lobby' });
+    // The rule names the trunk: registered users' calls are not its to take (a rule naming no trunk would be).
+    await configure(server, 'dispatch-rules', { id: 'all', name: 'everything from the PBX', type: 'direct', room: 'lobby', trunkIds: ['local-pbx'] });
     client = await WsSipClient.connect(server.sip!.ports.ws!);
   });
   afterAll(async () => {
