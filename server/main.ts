@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig } from './config/Config.js';
-import { ConfluxServer } from './ConfluxServer.js';
+import type { ConfluxServer } from './ConfluxServer.js';
 import { createLogger } from './logging/Logger.js';
+import { startupFailureLine } from './startupFailure.js';
+import { resolveMediasoupWorkerBin } from './workers/mediasoupWorkerBin.js';
 
 /** `npm start`: one node with in-process state, configured by defaults ← $CONFLUX_CONFIG file ← env. */
 async function main(): Promise<void> {
@@ -15,7 +17,19 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger('main');
-  const server = await ConfluxServer.start(config);
+  let server: ConfluxServer;
+  try {
+    // mediasoup fixes its worker's path when its module first loads, and the server's modules load it: the
+    // path `npm install` built is set before they are imported.
+    resolveMediasoupWorkerBin();
+    const { ConfluxServer: Server } = await import('./ConfluxServer.js');
+    server = await Server.start(config);
+  } catch (error) {
+    // One line for the operator; the stack only when debugging.
+    console.error(startupFailureLine(error, config));
+    if (config.log.level === 'debug' || config.log.level === 'trace') console.error(error);
+    process.exit(2);
+  }
   logger.info(`web client at ${server.httpUrl}/`);
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -7,32 +8,38 @@ const SECRET_KEYS = new Set(['apiKey', 'jwtSecret', 'password', 'secret']);
 
 const port = z.number().int().min(0).max(65535);
 const nullablePort = port.nullable();
+/** An interface to bind: an IP address (0.0.0.0 or :: for all). */
+const bindAddress = z.string().refine((value) => isIP(value) !== 0, 'not an IP address (0.0.0.0 binds every IPv4 interface)');
+/** A DNS name: labels of letters, digits and inner hyphens, dot-separated. */
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** An address others reach us at: an IP address or a DNS name. */
+const hostAddress = z.string().refine((value) => isIP(value) !== 0 || DNS_NAME.test(value), 'not an IP address or a DNS name');
 
-export const ConfigSchema = z.object({
-  http: z.object({
-    host: z.string().default('0.0.0.0'),
+export const ConfigSchema = z.strictObject({
+  http: z.strictObject({
+    host: hostAddress.default('0.0.0.0'),
     port: port.default(8080),
     /** Serve the web client at `/`. */
     serveClient: z.boolean().default(true),
     /** HTTPS (browsers only grant camera/mic to secure origins other than localhost). */
-    tls: z.object({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
+    tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
   }).prefault({}),
-  rtc: z.object({
+  rtc: z.strictObject({
     /** Address the media sockets bind to. */
-    listenIp: z.string().default('0.0.0.0'),
+    listenIp: bindAddress.default('0.0.0.0'),
     /** Address put in ICE candidates; `null` = auto (first non-internal IPv4, else the listen IP). */
-    announcedAddress: z.string().nullable().default(null),
+    announcedAddress: hostAddress.nullable().default(null),
     minPort: port.default(40000),
     maxPort: port.default(49999),
     enableTcp: z.boolean().default(true),
     initialAvailableOutgoingBitrate: z.number().int().positive().default(1_000_000),
   }).prefault({}),
-  mediasoup: z.object({
+  mediasoup: z.strictObject({
     /** Workers to run; 0 = one per CPU core. */
     numWorkers: z.number().int().min(0).max(256).default(0),
     logLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
   }).prefault({}),
-  rooms: z.object({
+  rooms: z.strictObject({
     /** A room with nobody in it closes after this grace period. */
     emptyTimeoutSeconds: z.number().int().min(0).max(86_400).default(60),
     maxParticipants: z.number().int().min(1).max(10_000).default(100),
@@ -41,7 +48,7 @@ export const ConfigSchema = z.object({
     /** Rooms open at once on this node (REST, joins, calls and gateway calls alike); more are refused. */
     maxRooms: z.number().int().min(1).max(100_000).default(1000),
   }).prefault({}),
-  auth: z.object({
+  auth: z.strictObject({
     /** Required on every REST call (`Authorization: Bearer <key>` or `X-Api-Key`). Generated if empty. */
     apiKey: z.string().default(''),
     /** HMAC secret of join tokens (HS256), at least 32 characters. Generated if empty. */
@@ -52,18 +59,18 @@ export const ConfigSchema = z.object({
     guestTokensPerMinute: z.number().int().min(1).max(10_000).default(30),
     tokenTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(6 * 3600),
   }).prefault({}),
-  sip: z.object({
+  sip: z.strictObject({
     enabled: z.boolean().default(true),
-    host: z.string().default('0.0.0.0'),
+    host: bindAddress.default('0.0.0.0'),
     udpPort: nullablePort.default(5060),
     tcpPort: nullablePort.default(5060),
     tlsPort: nullablePort.default(null),
     wsPort: nullablePort.default(null),
     wssPort: nullablePort.default(null),
-    tls: z.object({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
+    tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }).nullable().default(null),
     /** The product's own SIP domain: its registrar accepts these users. */
     domain: z.string().default('conflux.local'),
-    users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).default([]),
+    users: z.array(z.strictObject({ username: z.string().min(1), password: z.string().min(1) })).default([]),
     /**
      * Digest algorithms the registrar challenges with, most preferred first. MD5 alone by default: JsSIP
      * 3.13 answers only the last challenge and only MD5, baresip 1.0 only the first and only MD5.
@@ -74,7 +81,7 @@ export const ConfigSchema = z.object({
      * address but those it already registered from) within `windowSeconds` block it for `blockSeconds`,
      * doubling with each block up to an hour.
      */
-    authGuard: z.object({
+    authGuard: z.strictObject({
       maxFailuresPerSource: z.number().int().min(1).default(10),
       maxFailuresPerUser: z.number().int().min(1).default(30),
       windowSeconds: z.number().int().min(1).max(86_400).default(60),
@@ -88,7 +95,7 @@ export const ConfigSchema = z.object({
      * per source and no total, a prober lost 84 %). 600/s per source is a trunk at 200 calls/s, what
      * the product sustains (bench/sip-cps); raise both on a bigger machine.
      */
-    rateLimit: z.object({
+    rateLimit: z.strictObject({
       perSecond: z.number().int().min(1), burst: z.number().int().min(1),
       totalPerSecond: z.number().int().min(1).nullable().default(null),
     }).nullable().default({ perSecond: 600, burst: 1200, totalPerSecond: 1500 }),
@@ -96,7 +103,7 @@ export const ConfigSchema = z.object({
      * TCP, TLS and WebSocket connections: at most `max` open (null: a quarter of the descriptor limit), at
      * most `perSource` from one address, and one silent for `silentSeconds` after opening is closed.
      */
-    connections: z.object({
+    connections: z.strictObject({
       max: z.number().int().min(1).nullable().default(null),
       perSource: z.number().int().min(1).default(64),
       silentSeconds: z.number().int().min(1).max(300).default(10),
@@ -121,13 +128,13 @@ export const ConfigSchema = z.object({
     browserEarlyMedia: z.enum(['relay', 'ringing']).default('relay'),
   }).prefault({}),
   /** Room and call events POSTed to an HTTP endpoint, signed with HMAC-SHA256 of `secret`. */
-  webhooks: z.object({
+  webhooks: z.strictObject({
     url: z.url({ protocol: /^https?$/ }).nullable().default(null),
     secret: z.string().default(''),
   }).prefault({}),
   /** Where durable state (generated secrets, trunks) is kept. */
   dataDir: z.string().default('data'),
-  log: z.object({
+  log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     pretty: z.boolean().default(false),
   }).prefault({}),
@@ -208,16 +215,69 @@ export interface LoadConfigOptions {
   overrides?: DeepPartial<ConfigInput>;
 }
 
-/** Builds the config: defaults ← file ← environment ← overrides, validated as a whole. */
+/** Variables of ours that are not configuration: the config file's path, and the build's and tests' own. */
+const NON_CONFIG_VARIABLES = new Set(['CONFLUX_CONFIG', 'CONFLUX_CACHE_DIR', 'CONFLUX_TEST_NETNS', 'CONFLUX_IN_TEST_NETNS']);
+
+/** Edit distance of two names (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** ` (did you mean "x"?)` for the closest of `candidates` to `name`, when one is close enough to be a typo. */
+function didYouMean(name: string, candidates: Iterable<string>, quote = '"'): string {
+  let best: { candidate: string; distance: number } | null = null;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${quote}${best.candidate}${quote}?)` : '';
+}
+
+/** The keys the schema knows at `path` (from its defaults; none where the default is null). */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let node: unknown = ConfigSchema.parse({});
+  for (const key of path) node = isPlainObject(node) ? node[String(key)] : undefined;
+  return isPlainObject(node) ? Object.keys(node) : [];
+}
+
+/** One line per problem: the setting's path, what is wrong, and for an unknown key the nearest valid one. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => {
+    const where = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${[where, key].filter(Boolean).join('.')}: unknown setting${didYouMean(key, knownKeysAt(issue.path))}`).join('; ');
+    }
+    return `${where || '(config)'}: ${issue.message}`;
+  }).join('; ');
+}
+
+/** Builds the config: defaults ← file ← environment ← overrides, validated as a whole. Unknown settings and variables are errors. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   let raw: Record<string, unknown> = {};
   const file = options.file ?? env.CONFLUX_CONFIG;
   if (file) {
+    let parsed: unknown;
     try {
-      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new ConfigError(`cannot read config file ${file}: ${reason}`);
+    }
+    if (!isPlainObject(parsed)) throw new ConfigError(`config file ${file}: not a JSON object`);
+    raw = parsed;
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('CONFLUX_') && !(name in ENV_MAP) && !NON_CONFIG_VARIABLES.has(name)) {
+      throw new ConfigError(`unknown environment variable ${name}${didYouMean(name, Object.keys(ENV_MAP), '')}`);
     }
   }
   for (const [name, path] of Object.entries(ENV_MAP)) {
@@ -226,10 +286,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (options.overrides) raw = merge(raw, options.overrides as Record<string, unknown>);
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
+  if (!result.success) throw new ConfigError(`invalid configuration${file ? ` (${file} and environment)` : ''}: ${describeIssues(result.error.issues)}`);
   const config = result.data;
   if (config.rtc.minPort > config.rtc.maxPort) throw new ConfigError('rtc.minPort is above rtc.maxPort');
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {

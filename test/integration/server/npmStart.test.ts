@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,9 @@ describe('npm start', () => {
       http: { host: '127.0.0.1', port: PORT, serveClient: false }, rtc: { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1' },
       sip: { enabled: false }, dataDir: join(dir, 'data'),
     }));
-    const npm = spawn('npm', ['start'], { env: { ...process.env, CONFLUX_CONFIG: join(dir, 'config.json') }, stdio: 'ignore' });
+    // As a user's shell has it: no MEDIASOUP_WORKER_BIN (the test runner sets one), the server finds the worker itself.
+    const { MEDIASOUP_WORKER_BIN: _set, ...userEnv } = process.env;
+    const npm = spawn('npm', ['start'], { env: { ...userEnv, CONFLUX_CONFIG: join(dir, 'config.json') }, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
     try {
       const deadline = Date.now() + 30_000;
@@ -39,4 +42,38 @@ describe('npm start', () => {
       npm.kill('SIGKILL');
     }
   }, 60_000);
+
+  /** Runs the server as `npm start` does; resolves with its exit code and what it printed on stderr. */
+  function startFails(env: Record<string, string>, config?: object): Promise<{ code: number | null; stderr: string }> {
+    const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({
+      http: { host: '127.0.0.1', port: PORT + 1, serveClient: false }, rtc: { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1' },
+      sip: { enabled: false }, dataDir: join(dir, 'data'), mediasoup: { numWorkers: 1 }, ...config,
+    }));
+    const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { env: { ...process.env, CONFLUX_CONFIG: file, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const timer = setTimeout(() => server.kill('SIGKILL'), 30_000);
+    return new Promise((resolve) => server.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }));
+  }
+
+  it('fails to start with exit code 2 and one line saying what to change', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(PORT + 1, '127.0.0.1', resolve));
+    try {
+      const inUse = await startFails({});
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr.trim()).toBe(`cannot listen on 127.0.0.1:${PORT + 1}: the port is in use by another process; stop it or change http.port (CONFLUX_HTTP_PORT)`);
+    } finally {
+      blocker.close();
+    }
+    const typo = await startFails({ CONFLUX_HTTP_PROT: '9000' });
+    expect(typo).toEqual({ code: 2, stderr: 'unknown environment variable CONFLUX_HTTP_PROT (did you mean CONFLUX_HTTP_PORT?)\n' });
+    const missingCert = await startFails({}, { http: { host: '127.0.0.1', port: PORT + 1, tls: { certFile: join(dir, 'none.pem'), keyFile: join(dir, 'none.key') } } });
+    expect(missingCert.code).toBe(2);
+    expect(missingCert.stderr.trim()).toBe(`file not found: ${join(dir, 'none.pem')}; check the paths in the configuration (TLS certFile/keyFile, dataDir)`);
+  }, 90_000);
 });

@@ -35,6 +35,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, file: '/nonexistent/conflux.json' })).toThrow(/cannot read config file/);
   });
 
+  it('refuses unknown settings and variables, naming them and the nearest valid name', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-config-'));
+    const file = path.join(dir, 'conflux.json');
+    writeFileSync(file, JSON.stringify({ http: { prot: 9000 } }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(`invalid configuration (${file} and environment): http.prot: unknown setting (did you mean "port"?)`);
+    expect(() => loadConfig({ env: {}, overrides: { htttp: {} } as never })).toThrow('htttp: unknown setting (did you mean "http"?)');
+    expect(() => loadConfig({ env: {}, overrides: { sip: { users: [{ username: 'a', password: 'b', pasword: 'c' }] } } as never }))
+      .toThrow('sip.users.0.pasword: unknown setting');
+    expect(() => loadConfig({ env: { CONFLUX_HTTP_PROT: '9000' } })).toThrow('unknown environment variable CONFLUX_HTTP_PROT (did you mean CONFLUX_HTTP_PORT?)');
+    expect(() => loadConfig({ env: { CONFLUX_SOMETHING_ELSE_ENTIRELY: '1' } })).toThrow(/^unknown environment variable CONFLUX_SOMETHING_ELSE_ENTIRELY$/);
+    // The config file's own variable and the build's and tests' are no settings, and not refused.
+    expect(loadConfig({ env: { CONFLUX_CACHE_DIR: '/tmp', CONFLUX_IN_TEST_NETNS: '1' } }).http.port).toBe(8080);
+    writeFileSync(file, '[1, 2]');
+    expect(() => loadConfig({ file, env: {} })).toThrow(`config file ${file}: not a JSON object`);
+  });
+
+  it('refuses addresses that are none', () => {
+    expect(() => loadConfig({ env: { CONFLUX_RTC_ANNOUNCED_ADDRESS: 'not..an..ip' } })).toThrow('rtc.announcedAddress: not an IP address or a DNS name');
+    expect(() => loadConfig({ env: { CONFLUX_RTC_LISTEN_IP: 'eth0' } })).toThrow('rtc.listenIp: not an IP address');
+    expect(() => loadConfig({ env: { CONFLUX_SIP_HOST: 'localhost' } })).toThrow('sip.host: not an IP address');
+    expect(() => loadConfig({ env: { CONFLUX_HTTP_HOST: 'bad host' } })).toThrow('http.host: not an IP address or a DNS name');
+    const config = loadConfig({ env: { CONFLUX_RTC_ANNOUNCED_ADDRESS: 'media.example.com', CONFLUX_HTTP_HOST: 'localhost', CONFLUX_RTC_LISTEN_IP: '::' } });
+    expect(config.rtc.announcedAddress).toBe('media.example.com');
+  });
+
   it('masks secrets for printing, keeping everything else', () => {
     const config = loadConfig({
       env: {}, overrides: { auth: { apiKey: 'k'.repeat(20) }, sip: { users: [{ username: 'alice', password: 'pw' }] } },
