@@ -8,7 +8,7 @@ import type { RemovalReason, TransportListenConfig } from '../../server/rooms/Ro
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import { GATEWAY_CODECS, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
+import { GATEWAY_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
 import { identitySafe } from './identitySafe.js';
 import type { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { SipCallManager } from './SipCallManager.js';
@@ -50,9 +50,7 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
     super();
     this.#caller = caller;
     this.#context = context;
-    this.info = {
-      id: caller.callId, from, to: `room:${room}`, state: 'ringing', room, contactCallId: null, codec: null, transferredTo: null, endReason: null,
-    };
+    this.info = newCallInfo(caller.callId, from, `room:${room}`, room);
     this.#log = context.logger.child({ callId: caller.callId, room });
   }
 

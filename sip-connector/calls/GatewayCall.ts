@@ -41,6 +41,11 @@ export interface GatewayCallInfo {
   endReason: string | null;
 }
 
+/** A new call's info, ringing; `room` absent: a private two-party room of its own (`gw-…`). */
+export function newCallInfo(id: string, from: string, to: string, room = `gw-${randomBytes(6).toString('hex')}`): GatewayCallInfo {
+  return { id, from, to, state: 'ringing', room, contactCallId: null, codec: null, transferredTo: null, endReason: null };
+}
+
 export type GatewayCallEvents = {
   ended: [info: GatewayCallInfo];
 };
@@ -62,6 +67,9 @@ export interface GatewayCallContext {
  * resolves once it is answered or has failed, telling `hooks` on the way.
  */
 export type PhoneDial = (room: string, codecs: PhoneCodecName[], hooks: DialHooks) => Promise<DialOutResult>;
+
+/** Tells the side that asked for a transfer how it goes; `done` ends the implicit subscription. */
+type ReferNotifier = (status: number, reason: string, done: boolean) => Promise<void>;
 
 /** Seats of the private room: the two parties, and a transfer's target while it is being called. */
 const GATEWAY_ROOM_SEATS = 3;
@@ -120,10 +128,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     super();
     this.#caller = caller;
     this.#context = context;
-    this.info = {
-      id: caller.callId, from, to, state: 'ringing', room: `gw-${randomBytes(6).toString('hex')}`, contactCallId: null, codec: null,
-      transferredTo: null, endReason: null,
-    };
+    this.info = newCallInfo(caller.callId, from, to);
     this.#log = context.logger.child({ callId: caller.callId, room: this.info.room });
   }
 
@@ -338,46 +343,12 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
    * the call goes on as it was; a target that cannot be reached is told to the browser (NOTIFY with the status).
    */
   async #transfer(browser: IncomingCall | OutgoingCall, referTo: string, referCseq: number): Promise<void> {
-    const notify = (status: number, reason: string, done: boolean) => browser.notifyReferProgress(`SIP/2.0 ${status} ${reason}`, done, referCseq)
-      .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot tell the browser how its transfer goes'));
-    await notify(100, 'Trying', false);
-    const room = this.#room;
-    if (!room || this.info.state !== 'active' || !this.info.codec) {
-      await notify(481, 'Call Does Not Exist', true);
-      return;
-    }
-    let binding: Binding;
-    try {
-      binding = this.#context.transferTarget(referTo);
-    } catch (error) {
-      const status = error instanceof ConfluxError ? error.sipStatus : 500;
-      this.#log.info({ referTo, status, reason: error instanceof Error ? error.message : String(error) }, 'transfer refused');
-      await notify(status, error instanceof ConfluxError && status < 500 ? error.message : 'Server Internal Error', true);
-      return;
-    }
-    this.#log.info({ referTo, contact: binding.contact.uri.toString() }, 'transferring the phone');
+    const notify = this.#referNotifier(browser, referCseq, 'browser');
     // The target sees the phone calling it: the phone's address-of-record is the From.
-    const phoneAor = this.#phoneCalled ? this.info.to : this.info.from;
-    const result = await this.#context.calls.dialContact({
-      room: room.name, target: binding.contact.uri, destination: binding.source, from: phoneAor,
-      codecs: [this.info.codec as PhoneCodecName], relay: true,
-    }, {
-      started: (callId) => {
-        this.#transferCallId = callId;
-      },
-    }).catch((error: unknown) => {
-      this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
-      return null;
-    });
-    if (this.#ended) return;
-    if (!result || result.outcome !== 'answered') {
-      this.#transferCallId = null;
-      const status = result?.call.status ?? 500;
-      await notify(status >= 300 && status < 700 ? status : 480, result ? `Transfer ${result.outcome}` : 'Server Internal Error', true);
-      return;
-    }
+    const target = await this.#callTransferTarget(referTo, this.#phoneCalled ? this.info.to : this.info.from, notify);
+    if (!target) return;
     this.#transferred = true;
-    this.info.transferredTo = binding.contact.uri.toString();
+    this.info.transferredTo = target.binding.contact.uri.toString();
     await notify(200, 'OK', true);
     // The browser leaves: its media first (the phones are then relayed to each other), then its dialog.
     this.#browserDialog = null;
@@ -387,6 +358,50 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#browser = null;
     await browser.terminate().catch(() => undefined);
     this.#log.info({ transferredTo: this.info.transferredTo, transferCallId: this.#transferCallId }, 'phone transferred');
+  }
+
+  /** Tells a referrer how its transfer goes (NOTIFY with a sipfrag status line, RFC 3515 §2.4.5). */
+  #referNotifier(referrer: IncomingCall | OutgoingCall, referCseq: number, who: string): ReferNotifier {
+    return (status, reason, done) => referrer.notifyReferProgress(`SIP/2.0 ${status} ${reason}`, done, referCseq).then(() => undefined,
+      (error: unknown) => this.#log.warn({ err: error }, `cannot tell the ${who} how its transfer goes`));
+  }
+
+  /**
+   * What either side's blind transfer starts with: the REFER's target, a registered phone, is called into the
+   * private room as `from` with the call's codec (as `#transferCallId` while it rings). Resolves with it once
+   * it has answered; otherwise the referrer has been told why (404, 480, 486...) and it resolves null.
+   */
+  async #callTransferTarget(referTo: string, from: string, notify: ReferNotifier): Promise<{ binding: Binding; call: SipCallInfo } | null> {
+    await notify(100, 'Trying', false);
+    const room = this.#room;
+    if (!room || this.info.state !== 'active' || !this.info.codec) {
+      await notify(481, 'Call Does Not Exist', true);
+      return null;
+    }
+    let binding: Binding;
+    try {
+      binding = this.#context.transferTarget(referTo);
+    } catch (error) {
+      const status = error instanceof ConfluxError ? error.sipStatus : 500;
+      this.#log.info({ referTo, status, reason: error instanceof Error ? error.message : String(error) }, 'transfer refused');
+      await notify(status, error instanceof ConfluxError && status < 500 ? error.message : 'Server Internal Error', true);
+      return null;
+    }
+    this.#log.info({ referTo, contact: binding.contact.uri.toString() }, 'calling the transfer target');
+    const result = await this.#context.calls.dialContact({
+      room: room.name, target: binding.contact.uri, destination: binding.source, from, codecs: [this.info.codec as PhoneCodecName], relay: true,
+    }, { started: (callId) => { this.#transferCallId = callId; } }).catch((error: unknown) => {
+      this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
+      return null;
+    });
+    if (this.#ended) return null;
+    if (!result || result.outcome !== 'answered') {
+      this.#transferCallId = null;
+      const status = result?.call.status ?? 500;
+      await notify(status >= 300 && status < 700 ? status : 480, result ? `Transfer ${result.outcome}` : 'Server Internal Error', true);
+      return null;
+    }
+    return { binding, call: result.call };
   }
 
   /**
@@ -412,50 +427,22 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
    * and the new phone hears the browser. Until then the call goes on as it was.
    */
   async #transferBrowser(phone: IncomingCall | OutgoingCall, referTo: string, referCseq: number): Promise<void> {
-    const notify = (status: number, reason: string, done: boolean) => phone.notifyReferProgress(`SIP/2.0 ${status} ${reason}`, done, referCseq)
-      .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot tell the phone how its transfer goes'));
-    await notify(100, 'Trying', false);
+    const notify = this.#referNotifier(phone, referCseq, 'phone');
+    const oldPhone = this.#phoneCallId;
+    const target = await this.#callTransferTarget(referTo, this.#phoneCalled ? this.info.from : this.info.to, notify);
     const room = this.#room;
     const leg = this.#leg;
-    const oldPhone = this.#phoneCallId;
-    if (!room || !leg || this.info.state !== 'active' || !this.info.codec || !oldPhone) {
-      await notify(481, 'Call Does Not Exist', true);
-      return;
-    }
-    let binding: Binding;
-    try {
-      binding = this.#context.transferTarget(referTo);
-    } catch (error) {
-      const status = error instanceof ConfluxError ? error.sipStatus : 500;
-      this.#log.info({ referTo, status, reason: error instanceof Error ? error.message : String(error) }, 'transfer refused');
-      await notify(status, error instanceof ConfluxError && status < 500 ? error.message : 'Server Internal Error', true);
-      return;
-    }
-    this.#log.info({ referTo, contact: binding.contact.uri.toString() }, 'the phone transfers the browser');
-    const browserAor = this.#phoneCalled ? this.info.from : this.info.to;
-    const result = await this.#context.calls.dialContact({
-      room: room.name, target: binding.contact.uri, destination: binding.source, from: browserAor,
-      codecs: [this.info.codec as PhoneCodecName], relay: true,
-    }, { started: (callId) => { this.#transferCallId = callId; } }).catch((error: unknown) => {
-      this.#log.warn({ err: error, referTo }, 'cannot call the transfer target');
-      return null;
-    });
-    if (this.#ended) return;
-    this.#transferCallId = null;
-    if (!result || result.outcome !== 'answered') {
-      const status = result?.call.status ?? 500;
-      await notify(status >= 300 && status < 700 ? status : 480, result ? `Transfer ${result.outcome}` : 'Server Internal Error', true);
-      return;
-    }
+    if (!target || !room || !leg || !oldPhone) return;
     // The new phone is the call's phone from here on: the old one's end no longer concerns this call.
-    this.#phoneCallId = result.call.id;
-    if (this.#phoneCalled) this.info.contactCallId = result.call.id;
+    this.#transferCallId = null;
+    this.#phoneCallId = target.call.id;
+    if (this.#phoneCalled) this.info.contactCallId = target.call.id;
     this.#phoneCalled = true;
-    this.info.transferredTo = binding.contact.uri.toString();
+    this.info.transferredTo = target.binding.contact.uri.toString();
     await notify(200, 'OK', true);
     await this.#context.calls.hangup(oldPhone).catch(() => undefined);
     // The browser hears the new phone: a consumer of its producer, announced by a re-offer (its new SSRC).
-    await leg.consume(phoneAudio(room, result.call.participantId));
+    await leg.consume(phoneAudio(room, target.call.participantId));
     const browser = this.#browserDialog;
     if (browser && !this.#ended) {
       const answer = await browser.reinvite(leg.reoffer('sendrecv', this.#browserTelephoneEvent));

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { ConfluxError } from '../../server/errors.js';
 import type { Logger } from '../../server/logging/Logger.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import { GATEWAY_CODECS, type GatewayCallEvents, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
+import { GATEWAY_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
 import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
 import type { SipCallInfo } from './SipCallTypes.js';
@@ -36,10 +35,7 @@ export class PhoneBridgeCall extends TypedEmitter<GatewayCallEvents> {
     super();
     this.#caller = caller;
     this.#context = context;
-    this.info = {
-      id: caller.callId, from, to, state: 'ringing', room: `gw-${randomBytes(6).toString('hex')}`, contactCallId: null, codec: null,
-      transferredTo: null, endReason: null,
-    };
+    this.info = newCallInfo(caller.callId, from, to);
     this.#log = context.logger.child({ callId: caller.callId, room: this.info.room });
   }
 

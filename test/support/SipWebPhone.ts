@@ -123,7 +123,13 @@ window.webphone = {
   hold(on, useUpdate) {
     return new Promise((resolve) => {
       this.session.once(on ? 'hold' : 'unhold', () => resolve(on ? 'held' : 'resumed'));
-      if (!(on ? this.session.hold({ useUpdate }) : this.session.unhold({ useUpdate }))) resolve('refused');
+      // JsSIP reports a hold when it sends the offer and refuses a new one until the answer is applied: retry a while.
+      const attempt = (left) => {
+        if (on ? this.session.hold({ useUpdate }) : this.session.unhold({ useUpdate })) return;
+        if (left > 0) setTimeout(() => attempt(left - 1), 100);
+        else resolve('refused');
+      };
+      attempt(20);
       setTimeout(() => resolve('timeout'), 5000);
     });
   },

@@ -90,8 +90,11 @@ describe('the stack as caller against SIPp (uas)', () => {
   it('completes calls on a lossy path (INVITE retransmission by timer A, ACK re-sent for 2xx retransmissions)', async () => {
     const port = 26013;
     const calls = 4;
-    const peer = spawnPeer('sipp', ['-sf', resolve(FIXTURES, 'uas-lossy.xml'), '-p', String(port), '-m', String(calls), ...SIPP_BASE],
-      { cwd: scratchDir('sipp-uas'), timeoutMs: 60_000 });
+    // Random losses may stack up (an INVITE lost four times in a row waits 7.5 s for its fifth copy): SIPp gets
+    // 90 s rather than the usual 20, so that it is never gone while a call of the test is still being retried.
+    const lossyBase = SIPP_BASE.map((arg) => (arg === '20s' ? '90s' : arg));
+    const peer = spawnPeer('sipp', ['-sf', resolve(FIXTURES, 'uas-lossy.xml'), '-p', String(port), '-m', String(calls), ...lossyBase],
+      { cwd: scratchDir('sipp-uas'), timeoutMs: 100_000 });
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < calls; i++) {
       // Bounded: a call left in Proceeding by the random losses gives up (CANCEL) instead of holding the suite.
