@@ -2,7 +2,7 @@ import { createLogger } from '../logging/Logger.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { BadRequestError, CapacityError, NotFoundError } from '../errors.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
-import { ROOM_MEDIA_CODECS } from './mediaCodecs.js';
+import { roomMediaCodecs } from './mediaCodecs.js';
 import { Room } from './Room.js';
 import type { RoomOptions } from './RoomTypes.js';
 
@@ -58,15 +58,20 @@ export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
   }
 
   /** Returns the room, creating it if needed; `created` tells which. */
-  async getOrCreate(name: string, options: Partial<RoomOptions> = {}): Promise<{ room: Room; created: boolean }> {
+  /**
+   * The room, created if it does not exist yet. `opusPayloadType` numbers Opus in a new room's router (for a
+   * private call whose far end numbers it so); an existing room keeps its own.
+   */
+  async getOrCreate(name: string, options: Partial<RoomOptions> & { opusPayloadType?: number } = {}): Promise<{ room: Room; created: boolean }> {
     assertRoomName(name);
     const existing = this.#rooms.get(name);
     if (existing) return { room: existing, created: false };
     const pending = this.#pending.get(name);
     if (pending) return { room: await pending, created: false };
     if (this.#rooms.size + this.#pending.size >= this.#maxRooms) throw new CapacityError('room limit of this server reached');
-    const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS }), {
-      ...this.#defaults, ...options,
+    const { opusPayloadType, ...roomOptions } = options;
+    const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: roomMediaCodecs(opusPayloadType) }), {
+      ...this.#defaults, ...roomOptions,
     });
     this.#pending.set(name, creation);
     try {

@@ -20,3 +20,13 @@ export const ROOM_MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
     parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
   },
 ];
+
+/**
+ * The room codecs with Opus at `payloadType`: mediasoup sends every consumer the router's payload types, so a
+ * private call's room numbers Opus as the browser or phone on its other side does (each numbers it itself).
+ */
+export function roomMediaCodecs(opusPayloadType?: number): types.RouterRtpCodecCapability[] {
+  // Only a dynamic payload type (RFC 3551): a static one belongs to another codec.
+  if (opusPayloadType === undefined || opusPayloadType < 96 || opusPayloadType > 127) return ROOM_MEDIA_CODECS;
+  return ROOM_MEDIA_CODECS.map((codec) => (codec.mimeType === 'audio/opus' ? { ...codec, preferredPayloadType: opusPayloadType } : codec));
+}

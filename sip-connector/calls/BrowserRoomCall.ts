@@ -8,7 +8,7 @@ import type { RemovalReason, TransportListenConfig } from '../../server/rooms/Ro
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import { GATEWAY_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
+import { MIXED_BROWSER_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
 import { identitySafe } from './identitySafe.js';
 import type { RoomAudioBridge } from './RoomAudioBridge.js';
 import type { SipCallManager } from './SipCallManager.js';
@@ -64,7 +64,7 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
     caller.once('failed', () => void this.end('cancelled'));
     caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
     caller.offerHandler = (sdp) => this.#onReoffer(sdp);
-    const codec = WebRtcMediaLeg.pickCodec(offer, GATEWAY_CODECS);
+    const codec = WebRtcMediaLeg.pickCodec(offer, MIXED_BROWSER_CODECS);
     const { room } = await this.#context.rooms.getOrCreate(this.info.room);
     if (this.#ended) return;
     const participant = room.join({

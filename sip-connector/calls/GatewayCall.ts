@@ -12,7 +12,7 @@ import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
-import type { MediaDirection, PhoneCodecName } from './PhoneSdp.js';
+import { offeredOpusPayloadType, type MediaDirection, type PhoneCodecName } from './PhoneSdp.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
 import type { DialHooks, DialOutResult, SipCallInfo } from './SipCallTypes.js';
@@ -20,8 +20,17 @@ import { identitySafe } from './identitySafe.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
-/** Codecs a gateway call carries end to end without transcoding: static payload types both sides share. */
-export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722'];
+/**
+ * Codecs a gateway call carries end to end without transcoding. Packets are relayed as they are; only the
+ * payload type is rewritten where the two sides number a codec differently (Opus is dynamic).
+ */
+export const GATEWAY_CODECS: readonly PhoneCodecName[] = ['PCMU', 'PCMA', 'G722', 'opus'];
+
+/**
+ * Codecs a browser in a room hears its mix-minus in, encoded by the room's mixer: the wideband G.722 first,
+ * then G.711 (Opus would cost an encoder per browser).
+ */
+export const MIXED_BROWSER_CODECS: readonly PhoneCodecName[] = ['G722', 'PCMU', 'PCMA'];
 
 export type GatewayCallState = 'ringing' | 'active' | 'ended';
 
@@ -147,7 +156,11 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       if (!this.#transferred) void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason);
     });
     caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
-    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
+    // The browser's numbering of Opus is the room's: what the phone sends reaches it under that payload type.
+    const opus = offer.audio.codecs.find((codec) => codec.name === 'opus');
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, {
+      maxParticipants: GATEWAY_ROOM_SEATS, ...(opus ? { opusPayloadType: opus.payloadType } : {}),
+    });
     this.#room = room;
     const earlyMedia = this.#context.earlyMedia === 'relay';
     const result = await dial(room.name, codecs, {
@@ -244,7 +257,11 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
    */
   async startToBrowser(binding: Binding, callerName: string, trunk?: InboundTrunk): Promise<void> {
     const caller = this.#caller;
-    const { room } = await this.#context.rooms.getOrCreate(this.info.room, { maxParticipants: GATEWAY_ROOM_SEATS });
+    // We offer the browser the phone's numbering of Opus, and the room's router uses it too.
+    const opusPayloadType = caller.offer ? offeredOpusPayloadType(caller.offer) : null;
+    const { room } = await this.#context.rooms.getOrCreate(this.info.room, {
+      maxParticipants: GATEWAY_ROOM_SEATS, ...(opusPayloadType !== null ? { opusPayloadType } : {}),
+    });
     this.#room = room;
     this.#phoneCallId = caller.callId;
     this.#phoneCalled = false;

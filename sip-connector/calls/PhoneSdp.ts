@@ -229,6 +229,16 @@ export interface AnswerResult {
  * line we can do, answered with a fresh key of ours. 488 (UnsupportedError) when nothing fits, including
  * the wrong protocol for the trunk's encryption (RTP/AVP to an SDES trunk, RTP/SAVP to a plain one).
  */
+/** The payload type an offer gives Opus on its audio line, if it offers Opus (null otherwise or when unreadable). */
+export function offeredOpusPayloadType(offerSdp: string): number | null {
+  try {
+    const audio = parseSdp(offerSdp).media.find((media) => media.type === 'audio');
+    return (audio ? offeredCodecs(audio) : []).find((codec) => codec.name === 'opus')?.payloadType ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function negotiateOffer(offerSdp: string, preferred: readonly PhoneCodecName[], encryption: MediaEncryption = 'none'): NegotiatedAudio {
   const session = parseSdp(offerSdp);
   const { audio, address } = audioLine(session, encryption);

@@ -185,7 +185,7 @@ export class RegisteredUserCalls {
     log.info({ from: user, room: dispatched.room, rule: dispatched.rule.id, webrtc: offer !== null }, 'user call into a room');
     if (!offer) {
       const room = dispatched.room;
-      return { call: null, started: this.#options.calls.takeCall(sip, room, [...GATEWAY_CODECS, 'opus'], async () => undefined).then(() => undefined) };
+      return { call: null, started: this.#options.calls.takeCall(sip, room, [...GATEWAY_CODECS], async () => undefined).then(() => undefined) };
     }
     const call = this.#track(sip, new BrowserRoomCall(sip, from, dispatched.room, {
       rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,
