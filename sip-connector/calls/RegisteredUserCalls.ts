@@ -96,7 +96,7 @@ export class RegisteredUserCalls {
 
   /**
    * Authenticates the caller and starts the call: to the called user when it is one of ours, else out through
-   * the first route that takes the number. Every refusal says why.
+   * the first route that takes the number, else into a dispatch rule's room. Every refusal says why.
    */
   handle(sip: IncomingCall): void {
     const { registrar } = this.#options;
