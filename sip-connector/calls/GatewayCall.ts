@@ -16,6 +16,7 @@ import { offeredOpusPayloadType, type MediaDirection, type PhoneCodecName } from
 import type { SipCallManager } from './SipCallManager.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
 import type { DialHooks, DialOutResult, SipCallInfo } from './SipCallTypes.js';
+import { hopsLeft } from './hopsLeft.js';
 import { identitySafe } from './identitySafe.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { ANSWER_DIRECTION, readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
@@ -295,6 +296,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #callBrowser(binding: Binding, offer: string, callerName: string, leg: WebRtcMediaLeg): Promise<void> {
     const out = this.#context.ua.sendInvite(binding.contact.uri.toString(), offer, {
       from: this.info.from, displayName: callerName, destination: binding.source, noAnswerTimeoutMs: BROWSER_RING_TIMEOUT_MS,
+      maxForwards: hopsLeft(this.#caller),
     });
     this.#browserCall = out;
     this.info.contactCallId = out.callId;

@@ -15,6 +15,7 @@ import { CallDispatcher } from './CallDispatcher.js';
 import { CallRoutes, type TrunkRouting } from './CallRoutes.js';
 import { GATEWAY_CODECS, GatewayCall, type GatewayCallInfo, type PhoneDial } from './GatewayCall.js';
 import { PhoneBridgeCall } from './PhoneBridgeCall.js';
+import { hopsLeft } from './hopsLeft.js';
 import { identitySafe } from './identitySafe.js';
 import type { PhoneCodecName } from './PhoneSdp.js';
 import type { DispatchRule, InboundTrunk } from './SipCallSchemas.js';
@@ -137,7 +138,7 @@ export class RegisteredUserCalls {
         }
         const call = this.#newGatewayCall(sip, from, to, log);
         log.info({ from: user, to: target, contact: phone.contact.uri.toString(), webrtc: true }, 'user call');
-        return { call, started: call.startToPhone(this.#dialBinding(phone, from, callerName), webrtc, callerName) };
+        return { call, started: call.startToPhone(this.#dialBinding(sip, phone, from, callerName), webrtc, callerName) };
       }
       return this.#phoneToUser(sip, from, target, bindings, callerName, log);
     });
@@ -158,13 +159,14 @@ export class RegisteredUserCalls {
       return { call, started: call.startToBrowser(browser, callerName, trunk) };
     }
     const call = this.#newPhoneCall(sip, from, to, log);
-    return { call, started: call.start(this.#dialBinding(binding, from, callerName), trunk) };
+    return { call, started: call.start(this.#dialBinding(sip, binding, from, callerName), trunk) };
   }
 
-  /** Dials a registered contact where it registered from, into the call's private room, relayed. */
-  #dialBinding(binding: Binding, from: string, callerName: string): PhoneDial {
+  /** Dials a registered contact where it registered from, into the call's private room, relayed: the other leg of `sip`. */
+  #dialBinding(sip: IncomingCall, binding: Binding, from: string, callerName: string): PhoneDial {
     return (room, codecs, hooks) => this.#options.calls.dialContact({
       room, target: binding.contact.uri, destination: binding.source, from, displayName: callerName, codecs, relay: true,
+      maxForwards: hopsLeft(sip),
     }, hooks);
   }
 
@@ -201,6 +203,7 @@ export class RegisteredUserCalls {
     log.info({ from: user, number, route: route.id, trunk: trunk.id, webrtc: offer !== null }, 'user call routed to a trunk');
     const dial: PhoneDial = (room, codecs, hooks) => this.#options.calls.dialTrunk({
       room, trunk, to: number, codecs, relay: true, displayName: callerName, ...(route.callerId === 'user' ? { callerUser: user } : {}),
+      maxForwards: hopsLeft(sip),
     }, hooks);
     if (!offer) {
       const call = this.#newPhoneCall(sip, from, to, log);

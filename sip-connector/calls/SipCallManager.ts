@@ -371,6 +371,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       ...(request.displayName ? { displayName: request.displayName } : {}),
       ...(request.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: request.ringTimeoutSeconds } : {}),
       ...(request.relay ? { relay: true } : {}),
+      ...(request.maxForwards !== undefined ? { maxForwards: request.maxForwards } : {}),
     }, hooks);
   }
 
@@ -429,6 +430,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
         noAnswerTimeoutMs: (request.ringTimeoutSeconds ?? 30) * 1000,
         ...(request.credentials ? { credentials: [request.credentials] } : {}),
         ...(request.destination ? { destination: request.destination } : {}),
+        ...(request.maxForwards !== undefined ? { maxForwards: request.maxForwards } : {}),
       });
     } catch (error) {
       seat.release();

@@ -69,6 +69,8 @@ export interface ContactDialRequest {
    * untranscoded, on a thread all such calls share, instead of a mixer thread of the room's own.
    */
   relay?: boolean;
+  /** Max-Forwards of the INVITE: the incoming leg's less one when this leg continues a call (see InviteOptions). */
+  maxForwards?: number;
 }
 
 /** A call through an outbound trunk: a REST dial-out, or a registered user's call a route sends out. */
@@ -85,6 +87,7 @@ export interface TrunkDialRequest {
   ringTimeoutSeconds?: number;
   /** As for ContactDialRequest. */
   relay?: boolean;
+  maxForwards?: number;
 }
 
 /** What a dialler hears of a call it places, before the outcome. */

@@ -51,6 +51,11 @@ export interface InviteOptions {
   destination?: Destination;
   /** Credentials for this call's 401/407 challenges (a trunk's), instead of the UA's. */
   credentials?: DigestCredentials[];
+  /**
+   * Max-Forwards of the INVITE; 70 by default. A B2BUA's outgoing leg carries the incoming leg's, less one,
+   * so that a call routed back to where it came from dies out (483) instead of looping.
+   */
+  maxForwards?: number;
 }
 
 /** Result of an in-dialog offer/answer exchange started locally. */

@@ -28,6 +28,7 @@ export class OutgoingCall extends Call {
   constructor(ua: UserAgent, target: SipUri, sdp: string, private readonly opts: InviteOptions) {
     const invite = ua.buildRequest('INVITE', target, {
       ...(opts.from ? { from: opts.from } : {}), ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.maxForwards !== undefined ? { maxForwards: opts.maxForwards } : {}),
     });
     super(ua, invite.callId);
     this.digest = opts.credentials ? new DigestClient(opts.credentials) : undefined;

@@ -33,6 +33,8 @@ export interface RequestOptions {
   callId?: string;
   fromTag?: string;
   cseq?: number;
+  /** Hops the request may still take (RFC 3261 §8.1.1.6); 70 by default. */
+  maxForwards?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   /** Builds an out-of-dialog request with the mandatory headers (§8.1.1). */
   buildRequest(method: string, uri: SipUri, opts: RequestOptions = {}): SipRequest {
     const req = new SipRequest(method, uri);
-    req.add('Max-Forwards', 70);
+    req.add('Max-Forwards', opts.maxForwards ?? 70);
     const from = opts.from ? NameAddr.parse(opts.from) : new NameAddr(this.defaultFromUri());
     from.tag = opts.fromTag ?? randomToken(6);
     req.add('From', from.toString());
