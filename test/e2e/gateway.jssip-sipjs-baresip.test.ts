@@ -1,19 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { RELAY_MIXER_LABEL } from '../../sip-connector/calls/SipCallManager.js';
-import { BaresipPhone, toneLevels } from '../support/baresip.js';
+import { toneLevels, type BaresipPhone } from '../support/baresip.js';
 import { ownUdpSockets } from '../support/processSockets.js';
 import { eventually, participants, rest } from '../support/sipCalls.js';
 import type { DialOutResult } from '../../sip-connector/calls/SipCallTypes.js';
-import { browserToneFile } from '../support/sipE2e.js';
+import { browserToneFile, startRegisteredBaresip, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone, type SipLibrary } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
 
 const DOMAIN = '127.0.0.1';
 const BROWSER_HZ = 1000;
@@ -30,24 +28,13 @@ const OTHER_PHONE_HZ = 660;
 const OTHER_PHONE = { user: '1002', sipPort: 28780, ctrlPort: 28785, rtpPortMin: 28790, toneHz: OTHER_PHONE_HZ, lifetimeMs: 60_000 };
 
 /** baresip as an extension (1001 unless told), registered to the server over UDP and answering every call. */
-async function registeredPhone(server: ConfluxServer, ports: typeof PHONE): Promise<BaresipPhone> {
-  const password = USERS.find((user) => user.username === ports.user)!.password;
-  const phone = await BaresipPhone.start({
-    ...ports, registrar: { port: server.sip!.ports.udp!, password, intervalSeconds: 60, autoAnswer: true },
-  });
-  await eventually(() => server.sip!.registrar.lookup(ports.user), (b) => b.length > 0, 10_000, `baresip ${ports.user} to register`);
-  return phone;
+function registeredPhone(server: ConfluxServer, ports: typeof PHONE): Promise<BaresipPhone> {
+  return startRegisteredBaresip(server, ports, USERS.find((user) => user.username === ports.user)!.password);
 }
 
 /** For afterAll: the page (and a browser of the test's own), the phone, every other peer, the server, the directory. */
-async function stopAll(parts: { web?: SipWebPhone; browser?: Browser; phone?: BaresipPhone; server?: ConfluxServer; workDir?: string }): Promise<void> {
-  if (parts.web?.consoleErrors.length) console.log('page errors:', parts.web.consoleErrors);
-  await parts.web?.close();
-  await parts.browser?.close();
-  await parts.phone?.stop();
-  await stopAllPeers();
-  await parts.server?.close();
-  if (parts.workDir) rmSync(parts.workDir, { recursive: true, force: true });
+function stopAll(parts: { web?: SipWebPhone; browser?: Browser; phone?: BaresipPhone; server?: ConfluxServer; workDir?: string }): Promise<void> {
+  return stopSipE2e({ webPhones: [parts.web], chromium: parts.browser, phones: [parts.phone], server: parts.server, workDir: parts.workDir });
 }
 /** Routers alive in the server's mediasoup workers (a worker dump lists them). */
 async function routerCount(server: ConfluxServer): Promise<number> {

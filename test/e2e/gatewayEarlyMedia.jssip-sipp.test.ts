@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { configure, eventually, scenario, sipp } from '../support/sipCalls.js';
-import { browserToneFile } from '../support/sipE2e.js';
+import { browserToneFile, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
 
 const DOMAIN = '127.0.0.1';
 const PBX_HZ = 440;
@@ -45,12 +43,7 @@ describe.each([
     expect(await web.register(`ws://${DOMAIN}:${server.sip!.ports.ws}`, `sip:alice@${DOMAIN}`, 'alice-secret')).toBe('registered');
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopSipE2e({ webPhones: [web], phones: [], server, workDir }));
 
   it(mode === 'relay'
     ? 'the browser gets a 183 with SDP and hears the PBX before the answer, then the call goes on'

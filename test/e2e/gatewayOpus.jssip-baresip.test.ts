@@ -1,12 +1,10 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
-import { BaresipPhone, toneLevels } from '../support/baresip.js';
+import { toneLevels, type BaresipPhone } from '../support/baresip.js';
 import { eventually } from '../support/sipCalls.js';
-import { browserToneFile } from '../support/sipE2e.js';
+import { browserToneFile, startRegisteredBaresip, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
 
 const DOMAIN = '127.0.0.1';
 const BROWSER_HZ = 1000;
@@ -29,19 +27,12 @@ describe('SIP-WebRTC gateway with Opus on both sides (JsSIP, baresip)', () => {
     server = await startTestServer({
       sip: { enabled: true, host: DOMAIN, udpPort: 0, tcpPort: 0, wsPort: 0, domain: DOMAIN, users: USERS },
     });
-    phone = await BaresipPhone.start({ ...PHONE, registrar: { port: server.sip!.ports.udp!, password: USERS[1]!.password, intervalSeconds: 60, autoAnswer: true } });
-    await eventually(() => server.sip!.registrar.lookup('1005'), (b) => b.length > 0, 10_000, 'baresip to register');
+    phone = await startRegisteredBaresip(server, PHONE, USERS[1]!.password);
     web = await SipWebPhone.launch(tone.toneFile, 'jssip');
     expect(await web.register(`ws://${DOMAIN}:${server.sip!.ports.ws}`, `sip:alice@${DOMAIN}`, USERS[0]!.password)).toBe('registered');
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await phone?.stop();
-    await stopAllPeers();
-    await server?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopSipE2e({ webPhones: [web], phones: [phone], server, workDir }));
 
   it('connects in Opus, relayed untranscoded, and both hear each other', async () => {
     expect(await web.call(`sip:1005@${DOMAIN}`)).toBe('confirmed');

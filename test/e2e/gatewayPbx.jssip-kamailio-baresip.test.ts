@@ -3,11 +3,9 @@ import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { BaresipPhone, toneLevels } from '../support/baresip.js';
 import { startKamailio, type Kamailio } from '../support/kamailio.js';
 import { configure, eventually, rest } from '../support/sipCalls.js';
-import { browserToneFile } from '../support/sipE2e.js';
+import { browserToneFile, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
-import { stopAllPeers } from '../integration/sip-connector/peers.js';
-import { rmSync } from 'node:fs';
 
 const DOMAIN = '127.0.0.1';
 // Ports 281xx: away from the SIP peers of the other tests.
@@ -57,12 +55,8 @@ describe('Routes: a browser SIP client (JsSIP) and a PBX (Kamailio) with baresip
   });
 
   afterAll(async () => {
-    await web?.close();
-    await phone?.stop();
-    await stopAllPeers();
-    await server?.close();
+    await stopSipE2e({ webPhones: [web], phones: [phone], server, workDir });
     await kamailio?.stop();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('the browser dials 1001: out through the PBX trunk to its extension, and both hear each other', async () => {

@@ -39,10 +39,7 @@ describe('a browser SIP client calls into a room where a web client is', () => {
     expect(await web.register(`ws://${DOMAIN}:${server.sip!.ports.ws}`, `sip:alice@${DOMAIN}`, 'alice-secret')).toBe('registered');
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await stopSipE2e({ workDir, server, browser: page, phones: [] });
-  });
+  afterAll(() => stopSipE2e({ workDir, server, browser: page, phones: [], webPhones: [web] }));
 
   it('both hear each other, the SIP client not itself; hanging up leaves the room and stops its mixer', async () => {
     expect(await web.call(`sip:${ROOM}@${DOMAIN}`)).toBe('confirmed');

@@ -4,8 +4,11 @@ import path from 'node:path';
 import type { AppHook } from '../../client/app/AppHook.js';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { stopAllPeers } from '../integration/sip-connector/peers.js';
-import type { BaresipPhone } from './baresip.js';
+import type { Browser } from 'playwright-core';
+import { BaresipPhone, type BaresipPhoneOptions } from './baresip.js';
 import type { ConfluxPage } from './ConfluxPage.js';
+import { eventually } from './sipCalls.js';
+import type { SipWebPhone } from './SipWebPhone.js';
 import { startTestServer } from './testServer.js';
 import { writeToneWav } from './toneWav.js';
 
@@ -18,6 +21,9 @@ export interface SipE2eParts {
   server?: ConfluxServer;
   browser?: ConfluxPage;
   phones: Array<BaresipPhone | undefined>;
+  /** Browser SIP clients' pages (and the browser they share, when the test launched one itself). */
+  webPhones?: Array<SipWebPhone | undefined>;
+  chromium?: Browser | undefined;
 }
 
 /**
@@ -55,9 +61,22 @@ export async function joinSendingToneUnprocessed(browser: ConfluxPage, server: C
   });
 }
 
-/** For afterAll: prints the page's errors, stops the phones and the browser, every other peer, the server, and removes the directory. */
-export async function stopSipE2e({ workDir, server, browser, phones }: SipE2eParts): Promise<void> {
+/**
+ * baresip as a user of the server's registrar (`options.user`, registering over UDP with `password` and
+ * answering every call), once the registrar has its binding.
+ */
+export async function startRegisteredBaresip(server: ConfluxServer, options: Omit<BaresipPhoneOptions, 'registrar'>, password: string): Promise<BaresipPhone> {
+  const phone = await BaresipPhone.start({ ...options, registrar: { port: server.sip!.ports.udp!, password, intervalSeconds: 60, autoAnswer: true } });
+  await eventually(() => server.sip!.registrar.lookup(options.user), (bindings) => bindings.length > 0, 10_000, `baresip ${options.user} to register`);
+  return phone;
+}
+
+/** For afterAll: prints the pages' errors, stops the phones and the browsers, every other peer, the server, and removes the directory. */
+export async function stopSipE2e({ workDir, server, browser, phones, webPhones = [], chromium }: SipE2eParts): Promise<void> {
   if (browser?.consoleErrors.length) console.log('browser page errors:', browser.consoleErrors);
+  for (const web of webPhones) if (web?.consoleErrors.length) console.log('SIP client page errors:', web.consoleErrors);
+  await Promise.all([...webPhones.map((web) => web?.close())]);
+  await chromium?.close();
   await Promise.all([...phones.map((phone) => phone?.stop()), browser?.close()]);
   await stopAllPeers();
   await server?.close();

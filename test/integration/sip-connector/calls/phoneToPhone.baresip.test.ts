@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../../../server/ConfluxServer.js';
 import { BaresipPhone, toneLevels, type BaresipPhoneOptions } from '../../../support/baresip.js';
 import { configure, eventually, expectNothingLeft, scenario, sipp, sipUdpPort } from '../../../support/sipCalls.js';
+import { startRegisteredBaresip } from '../../../support/sipE2e.js';
 import { startTestServer } from '../../../support/testServer.js';
 import { scratchDir, stopAllPeers } from '../peers.js';
 
@@ -24,11 +25,8 @@ let second: BaresipPhone;
 let carrier: BaresipPhone;
 
 /** baresip as a registered extension (UDP), answering every call. */
-async function extension(ports: typeof FIRST): Promise<BaresipPhone> {
-  const password = USERS.find((user) => user.username === ports.user)!.password;
-  const phone = await BaresipPhone.start({ ...ports, registrar: { port: sipUdpPort(server), password, intervalSeconds: 60, autoAnswer: true } });
-  await eventually(() => server.sip!.registrar.lookup(ports.user), (b) => b.length > 0, 10_000, `baresip ${ports.user} to register`);
-  return phone;
+function extension(ports: typeof FIRST): Promise<BaresipPhone> {
+  return startRegisteredBaresip(server, ports, USERS.find((user) => user.username === ports.user)!.password);
 }
 
 /** Each phone's last recording holds the other's tone. */
