@@ -4,14 +4,14 @@ import type { Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
-import type { RemovalReason, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
+import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import { MIXED_BROWSER_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
 import { identitySafe } from './identitySafe.js';
 import type { RoomAudioBridge } from './RoomAudioBridge.js';
-import type { SipCallManager } from './SipCallManager.js';
+import { removalToEndReason, type SipCallManager } from './SipCallManager.js';
 import type { SipCallInfo } from './SipCallTypes.js';
 import type { MediaDirection } from './PhoneSdp.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
@@ -22,11 +22,6 @@ export interface BrowserRoomCallContext {
   calls: SipCallManager;
   listen: TransportListenConfig;
   logger: Logger;
-}
-
-/** Why the browser's participant left, as the call's end reason. */
-function endReasonOf(reason: RemovalReason): string {
-  return reason === 'kicked' ? 'kicked' : reason === 'room-closed' ? 'room-closed' : reason === 'server-shutdown' ? 'shutdown' : 'left';
 }
 
 /**
@@ -72,7 +67,7 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
       attributes: { 'sip.callId': caller.callId, 'sip.from': this.info.from, 'sip.direction': 'inbound', 'sip.media': 'webrtc' },
     });
     this.#participant = participant;
-    participant.once('close', (reason) => void this.end(endReasonOf(reason)));
+    participant.once('close', (reason) => void this.end(removalToEndReason(reason)));
     const leg = await WebRtcMediaLeg.answering(participant, this.#context.listen, offer, codec);
     this.#leg = leg;
     const bridge = await this.#mixOf(room);
@@ -133,14 +128,10 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
   /** Leaves the room and ends the browser's call; idempotent. */
   async end(reason: string): Promise<void> {
     if (this.#ended) return;
-    const wasActive = this.info.state === 'active';
     this.info.state = 'ended';
     this.info.endReason = reason;
     this.#log.info({ reason }, 'browser left the room');
-    if (this.#caller.state !== 'ended') {
-      if (wasActive) await this.#caller.terminate().catch(() => undefined);
-      else this.#caller.reject(reason === 'shutdown' ? 503 : 480);
-    }
+    if (this.#caller.state !== 'ended') await this.#caller.terminate(reason === 'shutdown' ? 503 : 480).catch(() => undefined);
     this.#leg?.close();
     this.#leg = null;
     const bridge = this.#bridge;

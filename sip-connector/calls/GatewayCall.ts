@@ -273,7 +273,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#browser = participant;
     let leg: WebRtcMediaLeg | null = null;
     const codecs = GATEWAY_CODECS.filter((name) => !trunk || (trunk.codecs as string[]).includes(name));
-    if (codecs.length === 0) throw new UnsupportedError(`trunk ${trunk?.id ?? ''} allows no codec a browser shares (PCMU, PCMA, G722)`);
+    if (codecs.length === 0) throw new UnsupportedError(`trunk ${trunk?.id ?? ''} allows no codec a browser shares (${GATEWAY_CODECS.join(', ')})`);
     const phone = await this.#context.calls.takeCall(caller, room.name, codecs, async (negotiated) => {
       leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
       this.#leg = leg;
@@ -464,9 +464,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     await leg.consume(phoneAudio(room, target.call.participantId));
     const browser = this.#browserDialog;
     if (browser && !this.#ended) {
-      const answer = await browser.reinvite(leg.reoffer('sendrecv', this.#browserTelephoneEvent));
-      if (answer.status >= 200 && answer.status < 300 && answer.sdp) leg.reanswered(answer.sdp);
-      else this.#log.warn({ status: answer.status }, 'the browser did not take the new phone\'s stream');
+      await this.#reofferBrowser(browser, leg, 'sendrecv').catch((error: unknown) => this.#log.warn({ err: error }, 'the browser did not take the new phone\'s stream'));
     }
     this.#acceptPhoneTransfers();
     this.#log.info({ transferredTo: this.info.transferredTo, phoneCallId: this.#phoneCallId }, 'browser transferred to another phone');
@@ -493,12 +491,15 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const leg = this.#leg;
     if (this.#ended || this.#transferred || callId !== this.#phoneCallId || !browser || !leg) return;
     const direction = ANSWER_DIRECTION[towardPhone];
-    void (async () => {
-      const result = await browser.reinvite(leg.reoffer(direction, this.#browserTelephoneEvent));
-      if (result.status < 200 || result.status >= 300 || !result.sdp) throw new Error(`the browser answered ${result.status}`);
-      leg.reanswered(result.sdp);
-      this.#log.info({ direction }, 'phone hold carried to the browser');
-    })().catch((error: unknown) => this.#log.warn({ err: error, direction }, 'the browser did not take the phone\'s hold'));
+    this.#reofferBrowser(browser, leg, direction).then(() => this.#log.info({ direction }, 'phone hold carried to the browser'),
+      (error: unknown) => this.#log.warn({ err: error, direction }, 'the browser did not take the phone\'s hold'));
+  }
+
+  /** Our re-offer to the browser on the call's m-lines with `direction` as ours; rejects when it does not take it. */
+  async #reofferBrowser(browser: IncomingCall | OutgoingCall, leg: WebRtcMediaLeg, direction: MediaDirection): Promise<void> {
+    const result = await browser.reinvite(leg.reoffer(direction, this.#browserTelephoneEvent));
+    if (result.status < 200 || result.status >= 300 || !result.sdp) throw new Error(`the browser answered ${result.status}`);
+    leg.reanswered(result.sdp);
   }
 
   /** A phone's call ended: so does this one (but a transfer's target that never answered only fails the transfer). */
@@ -518,14 +519,10 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   /** Ends both legs and the private room; idempotent. */
   async end(reason: string): Promise<void> {
     if (this.info.state === 'ended') return;
-    const wasActive = this.info.state === 'active';
     this.info.state = 'ended';
     this.info.endReason = reason;
     this.#log.info({ reason }, 'gateway call ended');
-    if (this.#caller.state !== 'ended') {
-      if (wasActive) await this.#caller.terminate().catch(() => undefined);
-      else this.#caller.reject(reason === 'shutdown' ? 503 : 480);
-    }
+    if (this.#caller.state !== 'ended') await this.#caller.terminate(reason === 'shutdown' ? 503 : 480).catch(() => undefined);
     if (this.#browserCall && this.#browserCall.state !== 'ended') await this.#browserCall.terminate().catch(() => undefined);
     this.#leg?.close();
     this.#leg = null;

@@ -115,7 +115,7 @@ export class PhoneBridgeCall extends TypedEmitter<GatewayCallEvents> {
     this.#log.info({ reason }, 'phone call ended');
     // Closing the room ends both phones' legs (BYE, or CANCEL/480 while they ring).
     if (this.#room && !this.#room.closed) this.#room.close('room-closed');
-    else if (this.#caller.state !== 'ended') this.#caller.reject(reason === 'shutdown' ? 503 : 480);
+    else if (this.#caller.state !== 'ended') await this.#caller.terminate(reason === 'shutdown' ? 503 : 480).catch(() => undefined);
     this.safeEmit('ended', { ...this.info });
   }
 }

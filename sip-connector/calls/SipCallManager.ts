@@ -193,6 +193,12 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   // ---- inbound ----------------------------------------------------------------------------------
 
+  /** Throws when no call can be taken now: shutting down (409), or at the call limit (503). */
+  #assertAccepting(): void {
+    if (this.#closing) throw new InvalidStateError('shutting down');
+    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+  }
+
   /**
    * Why no call can be taken now, as the answer to give: shutting down, or the call limit reached (503 with
    * Retry-After). Null when calls are taken.
@@ -222,8 +228,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    */
   async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: AnswerWhen,
     options: { relay?: boolean; trunk?: InboundTrunk } = {}): Promise<SipCallInfo> {
-    if (this.#closing) throw new InvalidStateError('shutting down');
-    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    this.#assertAccepting();
     return this.#answerIntoRoom(sip, {
       room, codecs, mediaEncryption: options.trunk?.mediaEncryption ?? 'none', trunkId: options.trunk?.id ?? null, rule: null,
       callerNumber: userOf(sip.remoteIdentity.uri), relay: options.relay === true,
@@ -344,8 +349,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
 
   /** Places a call through an outbound trunk; resolves once it is answered or has failed. */
   async dialOut(request: DialOutRequest): Promise<DialOutResult> {
-    if (this.#closing) throw new InvalidStateError('shutting down');
-    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    this.#assertAccepting();
     if (request.trunkId === undefined) return this.#dialUser(request);
     const trunk = this.#options.store.get('outboundTrunks', request.trunkId);
     if (!trunk) throw new NotFoundError(`outbound trunk ${request.trunkId} not found`);
@@ -360,8 +364,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * Calls `to` through `trunk` into `room`; resolves once it is answered or has failed. `hooks` as for dialContact.
    */
   async dialTrunk(request: TrunkDialRequest, hooks: DialHooks = {}): Promise<DialOutResult> {
-    if (this.#closing) throw new InvalidStateError('shutting down');
-    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    this.#assertAccepting();
     const { trunk } = request;
     const target = this.#dialTarget(request.to, trunk);
     return this.#placeCall({
@@ -402,8 +405,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * caller can hang up a call that is still ringing.
    */
   async dialContact(request: ContactDialRequest, hooks: DialHooks = {}): Promise<DialOutResult> {
-    if (this.#closing) throw new InvalidStateError('shutting down');
-    if (this.#calls.size >= this.#options.maxCalls) throw new CapacityError('call limit reached');
+    this.#assertAccepting();
     return this.#placeCall({ ...request, trunkId: null, mediaEncryption: 'none' }, hooks);
   }
 
@@ -807,7 +809,8 @@ function outcomeOf(status: number): DialOutcome {
   return 'failed';
 }
 
-function removalToEndReason(reason: RemovalReason): string {
+/** Why a SIP participant left its room, as its call's end reason. */
+export function removalToEndReason(reason: RemovalReason): string {
   return reason === 'kicked' ? 'kicked' : reason === 'room-closed' ? 'room-closed'
     : reason === 'server-shutdown' ? 'shutdown' : reason === 'duplicate-identity' ? 'replaced' : 'left';
 }

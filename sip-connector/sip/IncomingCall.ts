@@ -183,9 +183,9 @@ export class IncomingCall extends Call {
     super.end(reason);
   }
 
-  /** Ends the call whatever its state: 480 before the answer, BYE after. */
-  async terminate(): Promise<void> {
+  /** Ends the call whatever its state: BYE once answered, before that `rejectStatus` (480 unless told). */
+  async terminate(rejectStatus = 480): Promise<void> {
     if (this.state === 'confirmed') await this.bye();
-    else this.reject(480);
+    else this.reject(rejectStatus);
   }
 }
