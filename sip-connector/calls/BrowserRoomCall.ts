@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { ConfluxError, InvalidStateError } from '../../server/errors.js';
+import { InvalidStateError } from '../../server/errors.js';
 import type { Logger } from '../../server/logging/Logger.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { Room } from '../../server/rooms/Room.js';
 import type { RoomRegistry } from '../../server/rooms/RoomRegistry.js';
 import type { TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
-import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import { MIXED_BROWSER_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
+import { refuseCaller } from './browserLeg.js';
 import { identitySafe } from './identitySafe.js';
 import type { RoomAudioBridge } from './RoomAudioBridge.js';
 import { removalToEndReason, type SipCallManager } from './SipCallManager.js';
@@ -121,8 +121,7 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
 
   /** Refuses the browser (before it is answered) with `error`'s status and a Warning saying why. */
   refuse(error: unknown): void {
-    const status = error instanceof ConfluxError ? error.sipStatus : 500;
-    this.#caller.reject(status, undefined, error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {});
+    refuseCaller(this.#caller, error);
   }
 
   /** Leaves the room and ends the browser's call; idempotent. */

@@ -10,9 +10,9 @@ import type { Binding } from '../sip/RegistrarTypes.js';
 import type { IncomingCall } from '../sip/IncomingCall.js';
 import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { UserAgent } from '../sip/UserAgent.js';
-import { warningValue } from '../sip/SipResponse.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import { offeredOpusPayloadType, type MediaDirection, type PhoneCodecName } from './PhoneSdp.js';
+import { inviteBrowser, refuseCaller } from './browserLeg.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
 import type { DialHooks, DialOutResult, SipCallInfo } from './SipCallTypes.js';
@@ -92,9 +92,6 @@ function phoneAudio(room: Room, participantId: string | null): types.Producer<Pr
   return producer;
 }
 
-/** How long a browser we call may ring. */
-const BROWSER_RING_TIMEOUT_MS = 30_000;
-
 /**
  * A back-to-back call between a browser SIP client (WebRTC: ICE, DTLS-SRTP) and a phone (plain RTP), either
  * way round, anchored in a private two-party room: the phone is a phone leg of the room (dialled, or taken
@@ -156,7 +153,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     caller.once('ended', (reason) => {
       if (!this.#transferred) void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason);
     });
-    caller.offerHandler = (sdp) => this.#onBrowserReoffer(sdp);
+    caller.offerHandler = (sdp) => this.#onBrowserReoffer(caller, sdp);
     // The browser's numbering of Opus is the room's: what the phone sends reaches it under that payload type.
     const opus = offer.audio.codecs.find((codec) => codec.name === 'opus');
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, {
@@ -226,13 +223,14 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   }
 
   /**
-   * The browser re-offers (hold, resume): its direction is carried to the phone by a re-INVITE first
-   * (sendonly while the browser holds: the phone stops sending, still hears), then the browser is answered.
+   * The browser re-offers (hold, resume) on its `dialog`, as the caller or the callee: its direction is carried
+   * to the phone by a re-INVITE first (sendonly while the browser holds: the phone stops sending, still
+   * hears), then the browser is answered.
    */
-  async #onBrowserReoffer(sdp: string): Promise<string | undefined> {
+  async #onBrowserReoffer(dialog: IncomingCall | OutgoingCall, sdp: string): Promise<string | undefined> {
     const leg = this.#leg;
-    const contactCallId = this.info.contactCallId;
-    if (!leg || this.info.state !== 'active' || !contactCallId) return this.#caller.localSdp;
+    const phoneCallId = this.#phoneCallId;
+    if (!leg || this.info.state !== 'active' || !phoneCallId) return dialog.localSdp;
     let offer: WebRtcDescription;
     try {
       offer = readWebRtcSdp(sdp);
@@ -242,7 +240,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       return undefined;
     }
     try {
-      await this.#context.calls.reoffer(contactCallId, offer.audio.direction);
+      await this.#context.calls.reoffer(phoneCallId, offer.audio.direction);
     } catch (error) {
       this.#log.warn({ err: error }, 'the phone did not take the re-offer');
       return undefined;
@@ -293,34 +291,22 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   }
 
   /** INVITEs the browser with our WebRTC offer; resolves once it answers, rejects with its refusal's status. */
-  #callBrowser(binding: Binding, offer: string, callerName: string, leg: WebRtcMediaLeg): Promise<void> {
-    const out = this.#context.ua.sendInvite(binding.contact.uri.toString(), offer, {
-      from: this.info.from, displayName: callerName, destination: binding.source, noAnswerTimeoutMs: BROWSER_RING_TIMEOUT_MS,
-      maxForwards: hopsLeft(this.#caller),
+  async #callBrowser(binding: Binding, offer: string, callerName: string, leg: WebRtcMediaLeg): Promise<void> {
+    const { call: out, answered } = inviteBrowser(this.#context.ua, binding, offer, {
+      from: this.info.from, displayName: callerName, maxForwards: hopsLeft(this.#caller), onRinging: () => this.#caller.ring(),
     });
     this.#browserCall = out;
     this.info.contactCallId = out.callId;
     out.once('ended', () => {
       if (!this.#transferred) void this.end('callee-hangup');
     });
-    return new Promise<void>((resolve, reject) => {
-      let ringing = false;
-      out.on('provisional', (status) => {
-        if (!ringing && (status === 180 || status === 183)) {
-          ringing = true;
-          this.#caller.ring();
-        }
-      });
-      out.once('failed', (status, reason) => {
-        reject(new ConfluxError(`the browser answered ${status} ${reason}`, 480, status >= 400 && status < 700 && status !== 487 ? status : 480));
-      });
-      out.once('answered', (answer) => {
-        leg.accept(answer).then(resolve, (error: unknown) => {
-          void out.terminate();
-          reject(error);
-        });
-      });
-    });
+    out.offerHandler = (sdp) => this.#onBrowserReoffer(out, sdp);
+    try {
+      await leg.accept(await answered);
+    } catch (error) {
+      if (out.state !== 'ended') void out.terminate();
+      throw error;
+    }
   }
 
   /**
@@ -464,7 +450,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     await leg.consume(phoneAudio(room, target.call.participantId));
     const browser = this.#browserDialog;
     if (browser && !this.#ended) {
-      await this.#reofferBrowser(browser, leg, 'sendrecv').catch((error: unknown) => this.#log.warn({ err: error }, 'the browser did not take the new phone\'s stream'));
+      await leg.renegotiate(browser, 'sendrecv', this.#browserTelephoneEvent).catch((error: unknown) => this.#log.warn({ err: error }, 'the browser did not take the new phone\'s stream'));
     }
     this.#acceptPhoneTransfers();
     this.#log.info({ transferredTo: this.info.transferredTo, phoneCallId: this.#phoneCallId }, 'browser transferred to another phone');
@@ -491,15 +477,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     const leg = this.#leg;
     if (this.#ended || this.#transferred || callId !== this.#phoneCallId || !browser || !leg) return;
     const direction = ANSWER_DIRECTION[towardPhone];
-    this.#reofferBrowser(browser, leg, direction).then(() => this.#log.info({ direction }, 'phone hold carried to the browser'),
+    leg.renegotiate(browser, direction, this.#browserTelephoneEvent).then(() => this.#log.info({ direction }, 'phone hold carried to the browser'),
       (error: unknown) => this.#log.warn({ err: error, direction }, 'the browser did not take the phone\'s hold'));
-  }
-
-  /** Our re-offer to the browser on the call's m-lines with `direction` as ours; rejects when it does not take it. */
-  async #reofferBrowser(browser: IncomingCall | OutgoingCall, leg: WebRtcMediaLeg, direction: MediaDirection): Promise<void> {
-    const result = await browser.reinvite(leg.reoffer(direction, this.#browserTelephoneEvent));
-    if (result.status < 200 || result.status >= 300 || !result.sdp) throw new Error(`the browser answered ${result.status}`);
-    leg.reanswered(result.sdp);
   }
 
   /** A phone's call ended: so does this one (but a transfer's target that never answered only fails the transfer). */
@@ -511,9 +490,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
 
   /** Refuses the browser's call (before it is answered) with `error`'s status and a Warning saying why. */
   refuse(error: unknown): void {
-    const status = error instanceof ConfluxError ? error.sipStatus : 500;
-    const headers: Record<string, string> = error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {};
-    this.#caller.reject(status, undefined, headers);
+    refuseCaller(this.#caller, error);
   }
 
   /** Ends both legs and the private room; idempotent. */

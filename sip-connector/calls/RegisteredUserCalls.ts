@@ -10,6 +10,8 @@ import type { Registrar } from '../sip/Registrar.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { warningValue } from '../sip/SipResponse.js';
 import { registeredPhone } from './registeredPhone.js';
+import { BrowserBridgeCall } from './BrowserBridgeCall.js';
+import { refuseCaller } from './browserLeg.js';
 import { BrowserRoomCall } from './BrowserRoomCall.js';
 import { CallDispatcher } from './CallDispatcher.js';
 import { CallRoutes, type TrunkRouting } from './CallRoutes.js';
@@ -35,8 +37,8 @@ export interface RegisteredUserCallsOptions {
   browserEarlyMedia?: 'relay' | 'ringing';
 }
 
-/** A call between a registered user and its other party: browser ↔ phone, phone ↔ phone, or a browser in a room. */
-type BridgedCall = GatewayCall | PhoneBridgeCall | BrowserRoomCall;
+/** A call between a registered user and its other party: browser ↔ phone, phone ↔ phone, browser ↔ browser, or a browser in a room. */
+type BridgedCall = GatewayCall | PhoneBridgeCall | BrowserBridgeCall | BrowserRoomCall;
 
 /** A call and its start; no call entity when SipCallManager owns the call (a phone into a room). */
 interface Started {
@@ -131,10 +133,16 @@ export class RegisteredUserCalls {
       const from = `sip:${user}@${domain}`;
       const to = `sip:${target}@${domain}`;
       if (webrtc) {
+        // A browser calls the user's phone when it has one, else its newest browser.
         const phone = bindings.find((binding) => !isBrowser(binding));
         if (!phone) {
-          if (bindings.length > 0) throw new UnsupportedError(`${target} is on WebRTC clients only: browser-to-browser calls are not carried yet`);
-          throw new UnavailableError(`${target} is not registered`);
+          const browser = bindings[0];
+          if (!browser) throw new UnavailableError(`${target} is not registered`);
+          const call = this.#track(sip, new BrowserBridgeCall(sip, from, to, {
+            ua: this.#options.ua, rooms: this.#options.rooms, listen: this.#options.listen, logger: log,
+          }));
+          log.info({ from: user, to: target, contact: browser.contact.uri.toString(), webrtc: true }, 'browser-to-browser call');
+          return { call, started: call.start(browser, webrtc, callerName) };
         }
         const call = this.#newGatewayCall(sip, from, to, log);
         log.info({ from: user, to: target, contact: phone.contact.uri.toString(), webrtc: true }, 'user call');
@@ -265,7 +273,7 @@ export class RegisteredUserCalls {
       const status = error instanceof ConfluxError ? error.sipStatus : 500;
       if (status >= 500) log.error({ err: error }, 'user call failed');
       else log.info({ status, reason: error instanceof Error ? error.message : String(error) }, 'user call refused');
-      sip.reject(status, undefined, error instanceof ConfluxError && status < 500 ? { Warning: warningValue(error.message) } : {});
+      refuseCaller(sip, error);
     }
   }
 

@@ -1,5 +1,7 @@
 import type { types } from 'mediasoup';
 import { UnsupportedError } from '../../server/errors.js';
+import type { IncomingCall } from '../sip/IncomingCall.js';
+import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { Participant } from '../../server/rooms/Participant.js';
 import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
@@ -28,13 +30,16 @@ export class WebRtcMediaLeg {
   /** We called the browser (and offered), rather than answered its offer. */
   readonly #weOffered: boolean;
   readonly #sessionId = String(Math.floor(Math.random() * 2 ** 31));
+  /** Whether our answers take the browser's RFC 4733 events (someone on the other side receives them). */
+  readonly #telephoneEvents: boolean;
 
-  private constructor(participant: Participant, codec: PhoneCodec, transport: types.WebRtcTransport, remote: WebRtcDescription | null) {
+  private constructor(participant: Participant, codec: PhoneCodec, transport: types.WebRtcTransport, remote: WebRtcDescription | null, telephoneEvents = true) {
     this.participant = participant;
     this.codec = codec;
     this.#transport = transport;
     this.#remote = remote;
     this.#weOffered = remote === null;
+    this.#telephoneEvents = telephoneEvents;
   }
 
   /** The first codec of the browser's description that `acceptable` allows; 488 when none. */
@@ -44,10 +49,14 @@ export class WebRtcMediaLeg {
     return codec;
   }
 
-  /** Answers a browser's offer: opens the transport, connects DTLS with its fingerprint, takes its audio. */
-  static async answering(participant: Participant, listen: TransportListenConfig, offer: WebRtcDescription, codec: WebRtcOfferedCodec): Promise<WebRtcMediaLeg> {
+  /**
+   * Answers a browser's offer: opens the transport, connects DTLS with its fingerprint, takes its audio.
+   * `telephoneEvents: false`: our answers leave RFC 4733 out (its keys then come as SIP INFO).
+   */
+  static async answering(participant: Participant, listen: TransportListenConfig, offer: WebRtcDescription, codec: WebRtcOfferedCodec,
+    { telephoneEvents = true }: { telephoneEvents?: boolean } = {}): Promise<WebRtcMediaLeg> {
     const transport = await participant.createWebRtcTransport(listen, 'send') as types.WebRtcTransport;
-    const leg = new WebRtcMediaLeg(participant, codec, transport, offer);
+    const leg = new WebRtcMediaLeg(participant, codec, transport, offer, telephoneEvents);
     try {
       await leg.#connect(offer, codec);
     } catch (error) {
@@ -129,8 +138,9 @@ export class WebRtcMediaLeg {
   #onBrowserLines(remote: WebRtcDescription, reofferDirection?: MediaDirection): string {
     const consumer = this.#consumer;
     const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
+    const offer = this.#telephoneEvents ? remote : { ...remote, audio: { ...remote.audio, telephoneEvent: null } };
     return buildWebRtcAnswer({
-      offer: remote, codec: this.codecIn(remote), ...(reofferDirection ? { reofferDirection } : {}),
+      offer, codec: this.codecIn(remote), ...(reofferDirection ? { reofferDirection } : {}),
       iceParameters: this.#transport.iceParameters, iceCandidates: this.#transport.iceCandidates,
       dtlsParameters: this.#transport.dtlsParameters,
       sending: consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null,
@@ -163,6 +173,13 @@ export class WebRtcMediaLeg {
     // The offer stays what later answers mirror when the browser itself offered; only our own offer's answer replaces it.
     if (this.#weOffered) this.#remote = answer;
     return answer;
+  }
+
+  /** Re-offers over the browser's `dialog` with `direction` as ours (`reoffer`) and takes its answer; rejects when it does not take it. */
+  async renegotiate(dialog: IncomingCall | OutgoingCall, direction: MediaDirection, telephoneEvent: { payloadType: number; clockRate: number } | null): Promise<void> {
+    const result = await dialog.reinvite(this.reoffer(direction, telephoneEvent));
+    if (result.status < 200 || result.status >= 300 || !result.sdp) throw new Error(`the browser answered ${result.status}`);
+    this.reanswered(result.sdp);
   }
 
   close(): void {

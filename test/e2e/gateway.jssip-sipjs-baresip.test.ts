@@ -244,6 +244,14 @@ describe.each<SipLibrary>(['jssip', 'sip.js'])('SIP-WebRTC gateway: %s in Chromi
     const afterResume = await web.measure(1500);
     expect(Math.abs(afterResume.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
 
+    // The browser, the callee here, holds and resumes on its own dialog: carried to the calling phone.
+    expect(await web.hold(true)).toBe('held');
+    await eventually(() => server.sipCalls!.get(call!.id).onHold, (onHold) => onHold, 5000, 'the phone\'s leg on hold');
+    expect(await web.hold(false)).toBe('resumed');
+    await eventually(() => server.sipCalls!.get(call!.id).onHold, (onHold) => !onHold, 5000, 'the phone\'s leg resumed');
+    const afterOwnResume = await eventually(() => web.measure(1500), (audio) => audio.rms > 0.02, 8000, 'the browser to hear the phone again');
+    expect(Math.abs(afterOwnResume.dominantHz - PHONE_HZ)).toBeLessThan(HZ_TOLERANCE);
+
     await new Promise((resolve) => setTimeout(resolve, 2500));
     phone.hangup();
     await phone.waitForEvent('CALL_CLOSED', 10_000);
