@@ -2,7 +2,7 @@ import { createLogger } from '../logging/Logger.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { BadRequestError, CapacityError, NotFoundError } from '../errors.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
-import { roomMediaCodecs } from './mediaCodecs.js';
+import { roomMediaCodecs, type CodecNumbering } from './mediaCodecs.js';
 import { Room } from './Room.js';
 import type { RoomOptions } from './RoomTypes.js';
 
@@ -57,20 +57,20 @@ export class RoomRegistry extends TypedEmitter<RoomRegistryEvents> {
     return room;
   }
 
-  /** Returns the room, creating it if needed; `created` tells which. */
   /**
-   * The room, created if it does not exist yet. `opusPayloadType` numbers Opus in a new room's router (for a
-   * private call whose far end numbers it so); an existing room keeps its own.
+   * The room, created if it does not exist yet; `created` tells which. `opusPayloadType` and `video` number a
+   * new room's router codecs (for a private call whose far end numbers them so); an existing room keeps its own.
    */
-  async getOrCreate(name: string, options: Partial<RoomOptions> & { opusPayloadType?: number } = {}): Promise<{ room: Room; created: boolean }> {
+  async getOrCreate(name: string, options: Partial<RoomOptions> & CodecNumbering = {}): Promise<{ room: Room; created: boolean }> {
     assertRoomName(name);
     const existing = this.#rooms.get(name);
     if (existing) return { room: existing, created: false };
     const pending = this.#pending.get(name);
     if (pending) return { room: await pending, created: false };
     if (this.#rooms.size + this.#pending.size >= this.#maxRooms) throw new CapacityError('room limit of this server reached');
-    const { opusPayloadType, ...roomOptions } = options;
-    const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: roomMediaCodecs(opusPayloadType) }), {
+    const { opusPayloadType, video, ...roomOptions } = options;
+    const numbering: CodecNumbering = { ...(opusPayloadType !== undefined ? { opusPayloadType } : {}), ...(video ? { video } : {}) };
+    const creation = Room.create(name, () => this.#pool.createRouter({ mediaCodecs: roomMediaCodecs(numbering) }), {
       ...this.#defaults, ...roomOptions,
     });
     this.#pending.set(name, creation);

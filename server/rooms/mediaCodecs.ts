@@ -21,12 +21,26 @@ export const ROOM_MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
   },
 ];
 
+/** How a private call's room numbers its codecs, as the browser or phone on its other side does. */
+export interface CodecNumbering {
+  /** Opus at this dynamic payload type. */
+  opusPayloadType?: number;
+  /** Video in this one codec only, at its preferred payload type (a browser-to-browser call's). */
+  video?: types.RouterRtpCodecCapability;
+}
+
+const isDynamic = (payloadType: number | undefined): payloadType is number =>
+  payloadType !== undefined && Number.isInteger(payloadType) && payloadType >= 96 && payloadType <= 127;
+
 /**
- * The room codecs with Opus at `payloadType`: mediasoup sends every consumer the router's payload types, so a
- * private call's room numbers Opus as the browser or phone on its other side does (each numbers it itself).
+ * The room codecs numbered as `numbering` says: mediasoup sends every consumer the router's payload types, so a
+ * private call's room numbers Opus (and its video) as the browser or phone on its other side does (each numbers
+ * them itself). Audio comes first, so that the video codec's RTX, numbered by mediasoup, takes none of theirs.
  */
-export function roomMediaCodecs(opusPayloadType?: number): types.RouterRtpCodecCapability[] {
+export function roomMediaCodecs({ opusPayloadType, video }: CodecNumbering = {}): types.RouterRtpCodecCapability[] {
   // Only a dynamic payload type (RFC 3551): a static one belongs to another codec.
-  if (opusPayloadType === undefined || opusPayloadType < 96 || opusPayloadType > 127) return ROOM_MEDIA_CODECS;
-  return ROOM_MEDIA_CODECS.map((codec) => (codec.mimeType === 'audio/opus' ? { ...codec, preferredPayloadType: opusPayloadType } : codec));
+  const audio = ROOM_MEDIA_CODECS.filter((codec) => codec.kind === 'audio').map((codec) => (
+    codec.mimeType === 'audio/opus' && isDynamic(opusPayloadType) ? { ...codec, preferredPayloadType: opusPayloadType } : codec));
+  const usable = video && isDynamic(video.preferredPayloadType) && video.preferredPayloadType !== opusPayloadType;
+  return [...audio, ...(usable ? [video] : ROOM_MEDIA_CODECS.filter((codec) => codec.kind === 'video'))];
 }

@@ -16,7 +16,7 @@ import { identitySafe } from './identitySafe.js';
 import type { MediaDirection } from './PhoneSdp.js';
 import type { SipCallInfo } from './SipCallTypes.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
-import { readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
+import { readWebRtcSdp, routerVideoCodec, type WebRtcDescription } from './WebRtcSdp.js';
 
 export interface BrowserBridgeCallContext {
   ua: UserAgent;
@@ -35,15 +35,15 @@ interface Side {
 /** The private room's seats: the two browsers. */
 const BRIDGE_ROOM_SEATS = 2;
 
-function audioOf(participant: Participant): types.Producer<ProducerAppData> | undefined {
-  return [...participant.producers.values()].find((producer) => producer.kind === 'audio');
+function producerOf(participant: Participant, kind: types.MediaKind): types.Producer<ProducerAppData> | undefined {
+  return [...participant.producers.values()].find((producer) => producer.kind === kind);
 }
 
 /**
  * A call between two browser SIP clients (WebRTC on both sides), anchored in a private two-party room: each
- * browser is a participant with a WebRTC transport of its own, and hears the other's producer as a consumer.
- * mediasoup forwards the packets as they are (each side has its own DTLS-SRTP keys), in the codec the
- * caller prefers of those we carry; key presses cross as SIP INFO, holds as re-offers. The caller is
+ * browser is a participant with a WebRTC transport of its own, and hears (and, when both send video, sees) the
+ * other's producers as consumers. mediasoup forwards the packets as they are (each side has its own DTLS-SRTP
+ * keys), in the audio codec the caller prefers of those we carry and its first VP8 or H.264; key presses cross as SIP INFO, holds as re-offers. The caller is
  * answered once the callee has. Either side hanging up ends both: one `end(reason)`.
  */
 export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
@@ -78,14 +78,17 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
     caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
     caller.offerHandler = (sdp) => this.#onReoffer('caller', sdp);
     const codec = WebRtcMediaLeg.pickCodec(offer, GATEWAY_CODECS);
-    // The router numbers Opus as the caller does; the callee is offered the same numbering.
+    // The router numbers Opus and the video codec as the caller does; the callee is offered the same numbering.
+    const opus = offer.audio.codecs.find((candidate) => candidate.name === 'opus');
+    const video = opus ? WebRtcMediaLeg.pickVideoCodec(offer) : null;
     const { room } = await this.#context.rooms.getOrCreate(this.info.room, {
-      maxParticipants: BRIDGE_ROOM_SEATS, ...(codec.name === 'opus' ? { opusPayloadType: codec.payloadType } : {}),
+      maxParticipants: BRIDGE_ROOM_SEATS, ...(opus ? { opusPayloadType: opus.payloadType } : {}),
+      ...(video ? { video: routerVideoCodec(video) } : {}),
     });
     this.#room = room;
     if (this.#ended) return;
     const calleeParticipant = this.#join(room, this.info.to, 'outbound');
-    const calleeLeg = await WebRtcMediaLeg.offering(calleeParticipant, this.#context.listen, codec);
+    const calleeLeg = await WebRtcMediaLeg.offering(calleeParticipant, this.#context.listen, codec, { video });
     if (this.#ended) return calleeLeg.close();
     // No RFC 4733 on either side: a browser's keys come as SIP INFO, and go on as INFO.
     const { call: callee, answered } = inviteBrowser(this.#context.ua, binding, calleeLeg.offer(null), {
@@ -109,18 +112,24 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
     this.#calleeSide = { dialog: callee, participant: calleeParticipant, leg: calleeLeg };
     await calleeLeg.accept(answer);
     const callerParticipant = this.#join(room, this.info.from, 'inbound');
-    const callerLeg = await WebRtcMediaLeg.answering(callerParticipant, this.#context.listen, offer, codec, { telephoneEvents: false });
+    // Video only when the callee took it: else the caller's video m-line is refused.
+    const callerLeg = await WebRtcMediaLeg.answering(callerParticipant, this.#context.listen, offer, codec, {
+      telephoneEvents: false, video: calleeLeg.hasVideo ? video : null,
+    });
     this.#callerSide = { dialog: caller, participant: callerParticipant, leg: callerLeg };
     if (this.#ended) return;
-    // Each hears the other, as it sends: nothing is decoded.
-    const callerAudio = audioOf(callerParticipant);
-    const calleeAudio = audioOf(calleeParticipant);
-    if (calleeAudio) await callerLeg.consume(calleeAudio);
-    if (callerAudio) await calleeLeg.consume(callerAudio);
+    // Each hears (and sees) the other, as it sends: nothing is decoded.
+    for (const kind of ['audio', 'video'] as const) {
+      const fromCallee = producerOf(calleeParticipant, kind);
+      const fromCaller = producerOf(callerParticipant, kind);
+      if (fromCallee) await (kind === 'audio' ? callerLeg.consume(fromCallee) : callerLeg.consumeVideo(fromCallee));
+      if (fromCaller) await (kind === 'audio' ? calleeLeg.consume(fromCaller) : calleeLeg.consumeVideo(fromCaller));
+    }
     if (this.#ended) return;
     caller.answer(callerLeg.answer());
     this.info.state = 'active';
     this.info.codec = codec.name;
+    this.info.videoCodec = callerLeg.hasVideo ? video?.name ?? null : null;
     this.#relayDtmf(caller, callee);
     this.#relayDtmf(callee, caller);
     this.#log.info({ codec: codec.name, contactCallId: callee.callId }, 'browser-to-browser call answered');

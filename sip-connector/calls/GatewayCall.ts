@@ -46,6 +46,8 @@ export interface GatewayCallInfo {
   /** The call to the contact (the other leg), once placed. */
   contactCallId: string | null;
   codec: string | null;
+  /** The video codec, when the call carries video (browser to browser). */
+  videoCodec: string | null;
   /** Where the browser transferred the phone (REFER), once the target answered. */
   transferredTo: string | null;
   endReason: string | null;
@@ -53,7 +55,7 @@ export interface GatewayCallInfo {
 
 /** A new call's info, ringing; `room` absent: a private two-party room of its own (`gw-…`). */
 export function newCallInfo(id: string, from: string, to: string, room = `gw-${randomBytes(6).toString('hex')}`): GatewayCallInfo {
-  return { id, from, to, state: 'ringing', room, contactCallId: null, codec: null, transferredTo: null, endReason: null };
+  return { id, from, to, state: 'ringing', room, contactCallId: null, codec: null, videoCodec: null, transferredTo: null, endReason: null };
 }
 
 export type GatewayCallEvents = {

@@ -6,12 +6,29 @@ import type { Participant } from '../../server/rooms/Participant.js';
 import type { ProducerAppData, TransportListenConfig } from '../../server/rooms/RoomTypes.js';
 import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
 import {
-  buildWebRtcAnswer, buildWebRtcOffer, consumerRtpCapabilities, MID_EXTENSION_ID, producerRtpParameters, readWebRtcSdp,
-  type WebRtcDescription, type WebRtcOfferedCodec,
+  buildWebRtcAnswer, buildWebRtcOffer, consumerRtpCapabilities, consumerVideoRtpCapabilities, MID_EXTENSION_ID, producerRtpParameters,
+  producerVideoRtpParameters, readWebRtcSdp, type WebRtcDescription, type WebRtcOfferedCodec, type WebRtcVideoCodec,
 } from './WebRtcSdp.js';
 
-/** The m-line of the audio we offer a browser we call. */
+/** The m-lines of the audio and the video we offer a browser we call. */
 const OFFER_MID = '0';
+const VIDEO_OFFER_MID = '1';
+
+export interface LegOptions {
+  /** Whether our answers take the browser's RFC 4733 events; false: its keys come as SIP INFO. */
+  telephoneEvents?: boolean;
+  /** The video codec, numbered as the router numbers it, when the call carries video. */
+  video?: WebRtcVideoCodec | null;
+}
+
+const sends = (direction: MediaDirection): boolean => direction === 'sendrecv' || direction === 'sendonly';
+const receives = (direction: MediaDirection): boolean => direction === 'sendrecv' || direction === 'recvonly';
+
+/** The SSRC and CNAME a consumer sends with, for the description that announces it. */
+function sendingOf(consumer: types.Consumer | null): { ssrc: number; cname: string } | null {
+  const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
+  return consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null;
+}
 
 /**
  * The media of a browser SIP client's call: a mediasoup WebRtcTransport of a room participant (ICE-lite,
@@ -32,14 +49,24 @@ export class WebRtcMediaLeg {
   readonly #sessionId = String(Math.floor(Math.random() * 2 ** 31));
   /** Whether our answers take the browser's RFC 4733 events (someone on the other side receives them). */
   readonly #telephoneEvents: boolean;
+  /** The video codec the call carries, when it carries video. */
+  readonly #video: WebRtcVideoCodec | null;
+  #videoConsumer: types.Consumer | null = null;
 
-  private constructor(participant: Participant, codec: PhoneCodec, transport: types.WebRtcTransport, remote: WebRtcDescription | null, telephoneEvents = true) {
+  private constructor(participant: Participant, codec: PhoneCodec, transport: types.WebRtcTransport, remote: WebRtcDescription | null,
+    { telephoneEvents = true, video = null }: LegOptions = {}) {
     this.participant = participant;
     this.codec = codec;
     this.#transport = transport;
     this.#remote = remote;
     this.#weOffered = remote === null;
     this.#telephoneEvents = telephoneEvents;
+    this.#video = video;
+  }
+
+  /** Whether video flows on the leg: we carry it and the browser's description has it. */
+  get hasVideo(): boolean {
+    return this.#video !== null && this.#remote?.video != null;
   }
 
   /** The first codec of the browser's description that `acceptable` allows; 488 when none. */
@@ -49,14 +76,23 @@ export class WebRtcMediaLeg {
     return codec;
   }
 
+  /** The first of the browser's video codecs that the other side has too (same name and parameters), if any. */
+  static pickVideoCodec(description: WebRtcDescription, acceptable?: readonly WebRtcVideoCodec[]): WebRtcVideoCodec | null {
+    const codecs = description.video?.codecs ?? [];
+    if (!acceptable) return codecs[0] ?? null;
+    return codecs.find((codec) => acceptable.some((other) => other.name === codec.name
+      && (codec.name !== 'H264' || other.parameters['profile-level-id'] === codec.parameters['profile-level-id']))) ?? null;
+  }
+
   /**
-   * Answers a browser's offer: opens the transport, connects DTLS with its fingerprint, takes its audio.
-   * `telephoneEvents: false`: our answers leave RFC 4733 out (its keys then come as SIP INFO).
+   * Answers a browser's offer: opens the transport, connects DTLS with its fingerprint, takes its audio (and
+   * its video in `video`, when given). `telephoneEvents: false`: our answers leave RFC 4733 out (its keys then
+   * come as SIP INFO).
    */
   static async answering(participant: Participant, listen: TransportListenConfig, offer: WebRtcDescription, codec: WebRtcOfferedCodec,
-    { telephoneEvents = true }: { telephoneEvents?: boolean } = {}): Promise<WebRtcMediaLeg> {
+    options: LegOptions = {}): Promise<WebRtcMediaLeg> {
     const transport = await participant.createWebRtcTransport(listen, 'send') as types.WebRtcTransport;
-    const leg = new WebRtcMediaLeg(participant, codec, transport, offer, telephoneEvents);
+    const leg = new WebRtcMediaLeg(participant, codec, transport, offer, options);
     try {
       await leg.#connect(offer, codec);
     } catch (error) {
@@ -66,18 +102,20 @@ export class WebRtcMediaLeg {
     return leg;
   }
 
-  /** Opens the transport for a browser we call; `offer()` is then what we send it. */
-  static async offering(participant: Participant, listen: TransportListenConfig, codec: PhoneCodec): Promise<WebRtcMediaLeg> {
+  /** Opens the transport for a browser we call; `offer()` is then what we send it (with video in `options.video`). */
+  static async offering(participant: Participant, listen: TransportListenConfig, codec: PhoneCodec, options: LegOptions = {}): Promise<WebRtcMediaLeg> {
     const transport = await participant.createWebRtcTransport(listen, 'send') as types.WebRtcTransport;
-    return new WebRtcMediaLeg(participant, codec, transport, null);
+    return new WebRtcMediaLeg(participant, codec, transport, null, options);
   }
 
-  /** Our offer to the browser, in the leg's codec. */
-  offer(telephoneEvent: { payloadType: number; clockRate: number } | null): string {
+  /** Our offer to the browser, in the leg's codecs, with `direction` as ours. */
+  offer(telephoneEvent: { payloadType: number; clockRate: number } | null, direction?: MediaDirection): string {
+    // Once answered, video is offered again only if the browser took it.
+    const video = this.#video && (this.#remote === null || this.#remote.video) ? { codec: this.#video, mid: VIDEO_OFFER_MID } : undefined;
     return buildWebRtcOffer({
       codec: this.codec, telephoneEvent, mid: OFFER_MID, iceParameters: this.#transport.iceParameters,
       iceCandidates: this.#transport.iceCandidates, dtlsParameters: this.#transport.dtlsParameters,
-      sessionId: this.#sessionId, version: this.#version,
+      sessionId: this.#sessionId, version: this.#version, ...(direction ? { direction } : {}), ...(video ? { video } : {}),
     });
   }
 
@@ -98,9 +136,14 @@ export class WebRtcMediaLeg {
 
   async #connect(remote: WebRtcDescription, codec: WebRtcOfferedCodec): Promise<void> {
     await this.participant.connectWebRtcTransport(this.#transport.id, remote.dtlsParameters);
-    const { direction } = remote.audio;
-    if (direction === 'sendrecv' || direction === 'sendonly') {
+    if (sends(remote.audio.direction)) {
       await this.participant.produce(this.#transport.id, 'audio', producerRtpParameters(remote, codec), 'mic');
+    }
+    // The browser's video in the leg's codec, as it numbers it (its offer's numbering, or ours that it answered).
+    const ours = this.#video;
+    const video = ours && remote.video ? remote.video.codecs.find((c) => c.name === ours.name && c.payloadType === ours.payloadType) : undefined;
+    if (remote.video && video && sends(remote.video.direction)) {
+      await this.participant.produce(this.#transport.id, 'video', producerVideoRtpParameters(remote.video, video), 'camera');
     }
   }
 
@@ -116,6 +159,18 @@ export class WebRtcMediaLeg {
     this.#consumer = consumer;
   }
 
+  /** Sends `producer` (the other party's video, in the leg's video codec) to the browser. */
+  async consumeVideo(producer: types.Producer<ProducerAppData>): Promise<void> {
+    if (!this.#video) throw new UnsupportedError('the call carries no video');
+    this.#videoConsumer?.close();
+    this.#videoConsumer = null;
+    const byMid = this.#weOffered;
+    const consumer = await this.participant.consume(this.#transport.id, producer,
+      consumerVideoRtpCapabilities(this.#video, byMid ? MID_EXTENSION_ID : undefined), byMid ? VIDEO_OFFER_MID : undefined);
+    await consumer.resume();
+    this.#videoConsumer = consumer;
+  }
+
   /**
    * Takes a new offer from the browser on the same transport (hold, resume): what it says of receiving
    * pauses or resumes what we send it. The answer is then `answer()`.
@@ -123,8 +178,8 @@ export class WebRtcMediaLeg {
   async reoffered(offer: WebRtcDescription): Promise<void> {
     this.#remote = offer;
     this.#version += 1;
-    const receives = offer.audio.direction === 'sendrecv' || offer.audio.direction === 'recvonly';
-    if (this.#consumer) await (receives ? this.#consumer.resume() : this.#consumer.pause());
+    if (this.#consumer) await (receives(offer.audio.direction) ? this.#consumer.resume() : this.#consumer.pause());
+    if (this.#videoConsumer) await (offer.video && receives(offer.video.direction) ? this.#videoConsumer.resume() : this.#videoConsumer.pause());
   }
 
   /** Our SDP answer to the browser's offer. */
@@ -136,14 +191,13 @@ export class WebRtcMediaLeg {
 
   /** Our description on the m-lines of the browser's offer: the answer to it, or (with a direction) a re-offer. */
   #onBrowserLines(remote: WebRtcDescription, reofferDirection?: MediaDirection): string {
-    const consumer = this.#consumer;
-    const ssrc = consumer?.rtpParameters.encodings?.[0]?.ssrc;
     const offer = this.#telephoneEvents ? remote : { ...remote, audio: { ...remote.audio, telephoneEvent: null } };
     return buildWebRtcAnswer({
       offer, codec: this.codecIn(remote), ...(reofferDirection ? { reofferDirection } : {}),
       iceParameters: this.#transport.iceParameters, iceCandidates: this.#transport.iceCandidates,
       dtlsParameters: this.#transport.dtlsParameters,
-      sending: consumer && ssrc !== undefined ? { ssrc, cname: consumer.rtpParameters.rtcp?.cname ?? 'conflux' } : null,
+      sending: sendingOf(this.#consumer),
+      ...(this.#video ? { video: { codec: this.#video, sending: sendingOf(this.#videoConsumer) } } : {}),
       sessionId: this.#sessionId, version: this.#version,
     });
   }
@@ -156,13 +210,7 @@ export class WebRtcMediaLeg {
     const remote = this.#remote;
     if (!remote) throw new UnsupportedError('the browser has not answered yet');
     this.#version += 1;
-    if (this.#weOffered) {
-      return buildWebRtcOffer({
-        codec: this.codec, telephoneEvent, mid: OFFER_MID, iceParameters: this.#transport.iceParameters,
-        iceCandidates: this.#transport.iceCandidates, dtlsParameters: this.#transport.dtlsParameters,
-        sessionId: this.#sessionId, version: this.#version, direction,
-      });
-    }
+    if (this.#weOffered) return this.offer(telephoneEvent, direction);
     return this.#onBrowserLines(remote, direction);
   }
 

@@ -7,7 +7,7 @@ import type { MediaDirection, PhoneCodec, PhoneCodecName } from './PhoneSdp.js';
  * The WebRTC side of a SIP-WebRTC call: a browser SIP client's SDP (UDP/TLS/RTP/SAVPF, ICE, DTLS
  * fingerprint, rtcp-mux, BUNDLE) read into what a mediasoup WebRtcTransport and its producer need, and
  * our answer written from the transport's ICE and DTLS parameters (mediasoup is ICE-lite, the DTLS
- * server). Audio only: other m-lines are answered with port 0.
+ * server). Audio, and video (VP8, H.264) where the call carries it: other m-lines are answered with port 0.
  */
 
 /** A codec of the browser's audio m-line, in its order. */
@@ -16,24 +16,43 @@ export interface WebRtcOfferedCodec extends PhoneCodec {
   feedback: string[];
 }
 
-/** What a browser's offer says of its audio stream and its DTLS endpoint. */
+export type WebRtcVideoCodecName = 'VP8' | 'H264';
+
+/** A codec of the browser's video m-line, in its order (VP8, or H.264 in packetization mode 1). */
+export interface WebRtcVideoCodec {
+  name: WebRtcVideoCodecName;
+  payloadType: number;
+  clockRate: 90_000;
+  /** Its fmtp parameters (H.264's profile-level-id, packetization-mode...). */
+  parameters: Record<string, string | number>;
+  /** Its a=rtcp-fb lines (`nack`, `nack pli`, `ccm fir`, `transport-cc`...). */
+  feedback: types.RtcpFeedback[];
+}
+
+/** What a description says of one of its streams. */
+export interface WebRtcStream {
+  mid: string;
+  /** Where its m-line stands among the description's m-lines. */
+  index: number;
+  /** The SSRC the browser sends with, when it says (a=ssrc; the first of an FID group). */
+  ssrc: number | null;
+  cname: string | null;
+  direction: MediaDirection;
+  /** One-byte header extensions offered (`urn:ietf:params:rtp-hdrext:sdes:mid`, audio level...). */
+  extensions: Array<{ uri: string; id: number }>;
+}
+
+/** What a browser's offer says of its audio (and video) stream and its DTLS endpoint. */
 export interface WebRtcDescription {
   /** The browser's DTLS role as mediasoup's `connect()` wants it (the remote side's). */
   dtlsParameters: types.DtlsParameters;
-  audio: {
-    mid: string;
-    /** Where the audio m-line stands among the offer's m-lines. */
-    index: number;
+  audio: WebRtcStream & {
     codecs: WebRtcOfferedCodec[];
     /** RFC 4733 events on the browser's audio, when offered at 8 kHz. */
     telephoneEvent: { payloadType: number; clockRate: number } | null;
-    /** The SSRC the browser sends with, when it says (a=ssrc). */
-    ssrc: number | null;
-    cname: string | null;
-    direction: MediaDirection;
-    /** One-byte header extensions offered (`urn:ietf:params:rtp-hdrext:sdes:mid`, audio level...). */
-    extensions: Array<{ uri: string; id: number }>;
   };
+  /** Its first active video stream in a codec we carry, if any. */
+  video: (WebRtcStream & { codecs: WebRtcVideoCodec[] }) | null;
   /** Every m-line, for an answer that keeps their order. */
   media: Array<{ type: string; protocol: string; mid: string | null }>;
 }
@@ -104,6 +123,56 @@ function cnameOf(ssrcs: SessionDescription['media'][number]['ssrcs']): string | 
   return value === undefined ? null : String(value);
 }
 
+const VIDEO_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb', 'transport-cc']);
+
+function fmtpParameters(config: string | undefined): Record<string, string | number> {
+  const parameters: Record<string, string | number> = {};
+  for (const part of (config ?? '').split(';')) {
+    const [key, value] = part.split('=').map((token) => token.trim());
+    if (!key || value === undefined || !/^[A-Za-z0-9-]{1,32}$/.test(key) || value.length > 64) continue;
+    parameters[key] = /^[0-9]{1,9}$/.test(value) ? Number(value) : value;
+  }
+  return parameters;
+}
+
+function offeredVideoCodecs(media: SessionDescription['media'][number]): WebRtcVideoCodec[] {
+  const payloads = String(media.payloads ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  const codecs: WebRtcVideoCodec[] = [];
+  for (const payloadType of payloads) {
+    if (!Number.isInteger(payloadType) || payloadType < 96 || payloadType > 127) continue;
+    const rtp = media.rtp.find((entry) => entry.payload === payloadType);
+    const name = String(rtp?.codec ?? '').toUpperCase();
+    if ((name !== 'VP8' && name !== 'H264') || rtp?.rate !== 90_000) continue;
+    const config = media.fmtp.find((entry) => entry.payload === payloadType)?.config;
+    const parameters = fmtpParameters(config === undefined ? undefined : String(config));
+    // H.264 only in packetization mode 1 (non-interleaved), as browsers and mediasoup carry it.
+    if (name === 'H264' && (parameters['packetization-mode'] !== 1 || typeof parameters['profile-level-id'] !== 'string')) continue;
+    const feedback = (media.rtcpFb ?? []).filter((fb) => Number(fb.payload) === payloadType)
+      .map((fb) => ({ type: String(fb.type), parameter: fb.subtype === undefined ? '' : String(fb.subtype) }))
+      .filter((fb) => VIDEO_FEEDBACK.has(fb.parameter ? `${fb.type} ${fb.parameter}` : fb.type));
+    codecs.push({ name, payloadType, clockRate: 90_000, parameters, feedback });
+  }
+  return codecs;
+}
+
+/** The common attributes of m-line `media` at `index`. */
+function streamOf(session: SessionDescription, media: SessionDescription['media'][number], index: number): WebRtcStream {
+  const ssrcs = media.ssrcs ?? [];
+  // A video m-line names its RTX SSRC too: the media SSRC is the first of the FID group.
+  const fid = (media.ssrcGroups ?? []).find((group) => group.semantics === 'FID');
+  const first = fid ? Number(String(fid.ssrcs).split(' ')[0]) : undefined;
+  const ssrcLine = ssrcs.find((line) => line.attribute === 'cname') ?? ssrcs[0];
+  const ssrc = first !== undefined && Number.isInteger(first) ? first : ssrcLine ? Number(ssrcLine.id) : null;
+  return {
+    mid: media.mid !== undefined ? String(media.mid) : String(index),
+    index,
+    ssrc: ssrc !== null && Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= 0xffffffff ? ssrc : null,
+    cname: cnameOf(ssrcs),
+    direction: (media.direction ?? session.direction ?? 'sendrecv') as MediaDirection,
+    extensions: (media.ext ?? []).filter((ext) => ext.value >= 1 && ext.value <= 14).map((ext) => ({ uri: String(ext.uri), id: ext.value })),
+  };
+}
+
 /**
  * Reads a browser's offer, or its answer to ours (the same attributes say the same things); a 488 (with the
  * reason) for anything that is not a usable WebRTC audio description.
@@ -133,20 +202,13 @@ export function readWebRtcSdp(sdp: string): WebRtcDescription {
   // We answer as the DTLS server unless the browser insists on being one; mediasoup takes the remote role.
   const remoteRole: types.DtlsRole = setup === 'passive' ? 'server' : 'client';
   const { codecs, telephoneEvent } = offeredCodecs(audio);
-  const ssrcLine = (audio.ssrcs ?? []).find((line) => line.attribute === 'cname') ?? audio.ssrcs?.[0];
-  const direction = (audio.direction ?? session.direction ?? 'sendrecv') as MediaDirection;
+  // Video rides the audio's transport (BUNDLE): only an active SAVPF m-line with a codec we carry.
+  const videoIndex = session.media.findIndex((m) => m.type === 'video' && m.port !== 0 && /SAVPF$/.test(m.protocol) && offeredVideoCodecs(m).length > 0);
+  const video = session.media[videoIndex];
   return {
     dtlsParameters: { role: remoteRole, fingerprints: [{ algorithm: algorithm as types.FingerprintAlgorithm, value: hash.toUpperCase() }] },
-    audio: {
-      mid: audio.mid !== undefined ? String(audio.mid) : String(index),
-      index,
-      codecs,
-      telephoneEvent,
-      ssrc: ssrcLine ? Number(ssrcLine.id) : null,
-      cname: cnameOf(audio.ssrcs),
-      direction,
-      extensions: (audio.ext ?? []).filter((ext) => ext.value >= 1 && ext.value <= 14).map((ext) => ({ uri: String(ext.uri), id: ext.value })),
-    },
+    audio: { ...streamOf(session, audio, index), codecs, telephoneEvent },
+    video: video ? { ...streamOf(session, video, videoIndex), codecs: offeredVideoCodecs(video) } : null,
     media: session.media.map((m) => ({ type: m.type, protocol: m.protocol, mid: m.mid !== undefined ? String(m.mid) : null })),
   };
 }
@@ -166,6 +228,39 @@ export function producerRtpParameters(offer: WebRtcDescription, codec: WebRtcOff
     encodings: audio.ssrc !== null ? [{ ssrc: audio.ssrc }] : [{}],
     rtcp: { ...(audio.cname ? { cname: audio.cname } : {}), reducedSize: true },
   };
+}
+
+const VIDEO_HEADER_EXTENSIONS = new Set([MID_URI]);
+
+/** The browser's video as a mediasoup producer sees it, sending `codec`. */
+export function producerVideoRtpParameters(video: NonNullable<WebRtcDescription['video']>, codec: WebRtcVideoCodec): types.RtpParameters {
+  return {
+    mid: video.mid,
+    codecs: [{ mimeType: `video/${codec.name}`, payloadType: codec.payloadType, clockRate: codec.clockRate, parameters: codec.parameters, rtcpFeedback: codec.feedback }],
+    headerExtensions: video.extensions.filter((ext) => VIDEO_HEADER_EXTENSIONS.has(ext.uri)).map((ext) => ({ uri: ext.uri as types.RtpHeaderExtensionUri, id: ext.id })),
+    encodings: video.ssrc !== null ? [{ ssrc: video.ssrc }] : [{}],
+    rtcp: { ...(video.cname ? { cname: video.cname } : {}), reducedSize: true },
+  };
+}
+
+/** The feedback a browser receiving our video answers with: losses (NACK), key frame requests (PLI, FIR). */
+const VIDEO_CONSUMER_FEEDBACK: types.RtcpFeedback[] = [{ type: 'nack', parameter: '' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+
+/** What the browser can receive of video, for the consumer that sends it the other party's in `codec` (no RTX). */
+export function consumerVideoRtpCapabilities(codec: WebRtcVideoCodec, midExtensionId?: number): types.RtpCapabilities {
+  return {
+    codecs: [{
+      kind: 'video', mimeType: `video/${codec.name}`, preferredPayloadType: codec.payloadType, clockRate: codec.clockRate,
+      parameters: codec.parameters, rtcpFeedback: VIDEO_CONSUMER_FEEDBACK,
+    }],
+    headerExtensions: midExtensionId !== undefined
+      ? [{ kind: 'video', uri: MID_URI, preferredId: midExtensionId, preferredEncrypt: false, direction: 'sendrecv' }] : [],
+  };
+}
+
+/** The router codec that carries `codec` as the browser numbers it (mediasoup sends consumers the router's payload types). */
+export function routerVideoCodec(codec: WebRtcVideoCodec): types.RouterRtpCodecCapability {
+  return { kind: 'video', mimeType: `video/${codec.name}`, clockRate: codec.clockRate, preferredPayloadType: codec.payloadType, parameters: codec.parameters };
 }
 
 /**
@@ -192,7 +287,7 @@ interface TransportDescription {
   version: number;
 }
 
-function sessionOf(input: TransportDescription, mid: string): SessionDescription {
+function sessionOf(input: TransportDescription, mids: string): SessionDescription {
   const fingerprint = input.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? input.dtlsParameters.fingerprints[0]!;
   return {
     version: 0,
@@ -200,7 +295,7 @@ function sessionOf(input: TransportDescription, mid: string): SessionDescription
     name: '-',
     timing: { start: 0, stop: 0 },
     icelite: 'ice-lite',
-    groups: [{ type: 'BUNDLE', mids: mid }],
+    groups: [{ type: 'BUNDLE', mids }],
     msidSemantic: { semantic: 'WMS', token: '*' },
     fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
     media: [],
@@ -230,6 +325,22 @@ export interface WebRtcOfferInput extends TransportDescription {
   mid: string;
   /** Ours; sendrecv unless re-offering a hold. */
   direction?: MediaDirection;
+  /** A video m-line too, in the other party's codec. */
+  video?: { codec: WebRtcVideoCodec; mid: string };
+}
+
+function fmtpLine(parameters: Record<string, string | number>): string {
+  return Object.entries(parameters).map(([key, value]) => `${key}=${value}`).join(';');
+}
+
+/** The codec lines of a video m-line in `codec`, with the feedback we answer to. */
+function videoCodecLines(codec: WebRtcVideoCodec) {
+  return {
+    payloads: String(codec.payloadType),
+    rtp: [{ payload: codec.payloadType, codec: codec.name, rate: codec.clockRate }],
+    fmtp: Object.keys(codec.parameters).length > 0 ? [{ payload: codec.payloadType, config: fmtpLine(codec.parameters) }] : [],
+    rtcpFb: VIDEO_CONSUMER_FEEDBACK.map((fb) => ({ payload: codec.payloadType, type: fb.type, ...(fb.parameter ? { subtype: fb.parameter } : {}) })),
+  };
 }
 
 /**
@@ -237,8 +348,8 @@ export interface WebRtcOfferInput extends TransportDescription {
  * (the browser routes our stream by it: its SSRC is not known before the answer).
  */
 export function buildWebRtcOffer(input: WebRtcOfferInput): string {
-  const { codec, telephoneEvent } = input;
-  const session = sessionOf(input, input.mid);
+  const { codec, telephoneEvent, video } = input;
+  const session = sessionOf(input, video ? `${input.mid} ${video.mid}` : input.mid);
   session.media.push({
     type: 'audio',
     protocol: 'UDP/TLS/RTP/SAVPF',
@@ -257,6 +368,12 @@ export function buildWebRtcOffer(input: WebRtcOfferInput): string {
       ...(telephoneEvent ? [{ payload: telephoneEvent.payloadType, config: '0-16' }] : []),
     ],
   } as SessionDescription['media'][number]);
+  if (video) {
+    session.media.push({
+      type: 'video', protocol: 'UDP/TLS/RTP/SAVPF', mid: video.mid, ...transportAttributes(input), setup: 'actpass',
+      direction: input.direction ?? 'sendrecv', ext: [{ value: MID_EXTENSION_ID, uri: MID_URI }], ...videoCodecLines(video.codec),
+    } as SessionDescription['media'][number]);
+  }
   return write(session);
 }
 
@@ -266,6 +383,8 @@ export interface WebRtcAnswerInput extends TransportDescription {
   codec: WebRtcOfferedCodec;
   /** The SSRC and CNAME of what we send (the consumer), if we send. */
   sending: { ssrc: number; cname: string } | null;
+  /** The offer's video m-line answered in `codec` (else refused with port 0), with what we send on it. */
+  video?: { codec: WebRtcVideoCodec; sending: { ssrc: number; cname: string } | null };
   /**
    * Present: not an answer but our re-offer on the browser's own m-lines (the other side holds or resumes),
    * with this direction and DTLS actpass, as an offer must say (the browser keeps its role).
@@ -278,8 +397,17 @@ export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
   const { offer, codec } = input;
   const direction = input.reofferDirection ?? ANSWER_DIRECTION[offer.audio.direction];
   const telephoneEvent = offer.audio.telephoneEvent;
-  const session = sessionOf(input, offer.audio.mid);
+  const video = input.video && offer.video ? { ...input.video, stream: offer.video } : null;
+  const session = sessionOf(input, video ? `${offer.audio.mid} ${video.stream.mid}` : offer.audio.mid);
+  const setup = input.reofferDirection !== undefined ? 'actpass' : offer.dtlsParameters.role === 'server' ? 'active' : 'passive';
   session.media = offer.media.map((m, index) => {
+    if (video && index === video.stream.index) {
+      return {
+        type: 'video', protocol: m.protocol, mid: video.stream.mid, ...transportAttributes(input), setup,
+        direction: input.reofferDirection ?? ANSWER_DIRECTION[video.stream.direction], ...videoCodecLines(video.codec),
+        ...(video.sending ? { ssrcs: [{ id: video.sending.ssrc, attribute: 'cname', value: video.sending.cname }] } : {}),
+      } as SessionDescription['media'][number];
+    }
     if (index !== offer.audio.index) {
       return { type: m.type, port: 0, protocol: m.protocol, payloads: m.type === 'application' ? 'webrtc-datachannel' : '0',
         ...(m.mid !== null ? { mid: m.mid } : {}), rtp: [], fmtp: [], direction: 'inactive' as const };
@@ -290,7 +418,7 @@ export function buildWebRtcAnswer(input: WebRtcAnswerInput): string {
       payloads: [codec.payloadType, ...(telephoneEvent ? [telephoneEvent.payloadType] : [])].join(' '),
       mid: offer.audio.mid,
       ...transportAttributes(input),
-      setup: input.reofferDirection !== undefined ? 'actpass' : offer.dtlsParameters.role === 'server' ? 'active' : 'passive',
+      setup,
       direction,
       rtp: [
         { payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.name === 'opus' ? { encoding: 2 } : {}) },

@@ -94,6 +94,49 @@ describe.each<[SipLibrary, SipLibrary]>([['jssip', 'sip.js'], ['sip.js', 'jssip'
       expect(await eventually(() => routerCount(server), (count) => count === 0, 5000, 'the private router to close')).toBe(0);
     });
 
+    it('carries video as it is both ways when both send it, and one way when only the caller does', async () => {
+      await callee.answerIncoming();
+      await Promise.all([caller.sendVideo(true), callee.sendVideo(true)]);
+      try {
+        expect(await caller.call(`sip:carol@${DOMAIN}`)).toBe('confirmed');
+        const [call] = await eventually(() => server.userCalls!.list(), (list) => list[0]?.state === 'active', 5000, 'the video call to be active');
+        expect(call).toMatchObject({ codec: 'opus', videoCodec: expect.stringMatching(/^(VP8|H264)$/) });
+        // Each side decodes the other's camera: frames forwarded by mediasoup, not re-encoded.
+        const [callerVideo, calleeVideo] = await Promise.all([
+          eventually(() => caller.video(), (video) => video.framesDecoded > 30, 10_000, 'the caller to decode video'),
+          eventually(() => callee.video(), (video) => video.framesDecoded > 30, 10_000, 'the callee to decode video'),
+        ]);
+        console.log('caller video', callerVideo, 'callee video', calleeVideo);
+        expect(callerVideo.frameWidth).toBeGreaterThan(0);
+        expect(calleeVideo.frameWidth).toBeGreaterThan(0);
+        const kinds = (await participants(server, call!.room)).map((p) => p.producers.map((producer) => producer.kind).sort().join('+'));
+        expect(kinds).toEqual(['audio+video', 'audio+video']);
+        // Audio still flows beside it.
+        expect(Math.abs((await caller.measure(1500)).dominantHz - CALLEE_HZ)).toBeLessThan(HZ_TOLERANCE);
+        // A hold pauses the video too, and a resume brings it back.
+        expect(await caller.hold(true)).toBe('held');
+        await eventually(() => callee.audioDirection(), (direction) => direction === 'recvonly', 5000, 'the callee to be held');
+        expect(await caller.hold(false)).toBe('resumed');
+        const before = (await caller.video()).framesDecoded;
+        await eventually(() => caller.video(), (video) => video.framesDecoded > before + 15, 10_000, 'the caller to decode video after the resume');
+        await caller.hangup();
+        await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the video call to end');
+
+        // The callee answers without a camera (its video recvonly): it still sees the caller, the caller sees nothing.
+        await callee.sendVideo(false);
+        expect(await caller.call(`sip:carol@${DOMAIN}`)).toBe('confirmed');
+        const [oneWay] = await eventually(() => server.userCalls!.list(), (list) => list[0]?.state === 'active', 5000, 'the call to be active');
+        expect(oneWay).toMatchObject({ codec: 'opus', videoCodec: expect.stringMatching(/^(VP8|H264)$/) });
+        await eventually(() => callee.video(), (video) => video.framesDecoded > 30, 10_000, 'the callee to decode the caller\'s video');
+        expect(Math.abs((await callee.measure(1500)).dominantHz - CALLER_HZ)).toBeLessThan(HZ_TOLERANCE);
+        expect((await caller.video()).framesDecoded).toBe(0);
+        await caller.hangup();
+        await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the call to end');
+      } finally {
+        await Promise.all([caller.sendVideo(false), callee.sendVideo(false)]);
+      }
+    });
+
     it('a caller that hangs up while the callee rings cancels the callee\'s call, and nothing is left', async () => {
       await callee.page.evaluate(() => {
         const webphone = (window as never as { webphone: { autoAnswer: boolean; events: string[] } }).webphone;

@@ -74,6 +74,15 @@ window.webphoneCommon = {
     report.forEach((s) => { if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') out[s.type] = s.packetsReceived ?? s.packetsSent; });
     return out;
   },
+  async video(pc) {
+    const out = { framesDecoded: 0, frameWidth: 0, framesEncoded: 0 };
+    (await pc.getStats()).forEach((s) => {
+      if (s.kind !== 'video') return;
+      if (s.type === 'inbound-rtp') { out.framesDecoded = s.framesDecoded ?? 0; out.frameWidth = s.frameWidth ?? 0; }
+      if (s.type === 'outbound-rtp') out.framesEncoded = s.framesEncoded ?? 0;
+    });
+    return out;
+  },
   audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
 };
 `;
@@ -293,6 +302,25 @@ export class SipWebPhone {
   /** Transfers the call (blind, REFER): `accepted` once the target answered, `failed:<status>` or `rejected:<status>`. */
   refer(target: string): Promise<string> {
     return this.page.evaluate((t) => (window as never as { webphone: { refer: (a: string) => Promise<string> } }).webphone.refer(t), target);
+  }
+
+  /** Whether the calls placed and answered from now on send the fake camera too. */
+  sendVideo(on: boolean): Promise<void> {
+    return this.page.evaluate((flag) => {
+      const webphone = (window as never as { webphone: { media?: { mediaConstraints: { video: boolean } };
+        options?: { sessionDescriptionHandlerOptions: { constraints: { video: boolean } } } } }).webphone;
+      if (webphone.media) webphone.media.mediaConstraints.video = flag;
+      if (webphone.options) webphone.options.sessionDescriptionHandlerOptions.constraints.video = flag;
+    }, on);
+  }
+
+  /** The call's video: frames decoded (and their width) of what the page receives, frames encoded of what it sends. */
+  video(): Promise<{ framesDecoded: number; frameWidth: number; framesEncoded: number }> {
+    return this.page.evaluate(() => {
+      const w = window as never as { webphone: { pc: () => RTCPeerConnection };
+        webphoneCommon: { video: (pc: RTCPeerConnection) => Promise<{ framesDecoded: number; frameWidth: number; framesEncoded: number }> } };
+      return w.webphoneCommon.video(w.webphone.pc());
+    });
   }
 
   /** The negotiated direction of the call's audio transceiver (e.g. `recvonly` while the far end holds). */

@@ -2,7 +2,8 @@ import { parse } from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedError } from '../../../../server/errors.js';
 import {
-  buildWebRtcAnswer, consumerRtpCapabilities, isWebRtcSdp, producerRtpParameters, readWebRtcSdp,
+  buildWebRtcAnswer, buildWebRtcOffer, consumerRtpCapabilities, consumerVideoRtpCapabilities, isWebRtcSdp, producerRtpParameters,
+  producerVideoRtpParameters, readWebRtcSdp, routerVideoCodec,
 } from '../../../../sip-connector/calls/WebRtcSdp.js';
 
 /** The shape of Chromium's offer for an audio call (JsSIP), with a video m-line added to see it refused. */
@@ -85,5 +86,48 @@ describe('WebRtcSdp', () => {
     expect(reoffer.media[0]).toMatchObject({ type: 'audio', setup: 'actpass', direction: 'sendonly', payloads: '0 126' });
     expect(reoffer.media.map((m) => String(m.mid))).toEqual(['0', '1']);
     expect(reoffer.origin!.sessionVersion).toBe(2);
+  });
+
+  it('reads a sendrecv video m-line: VP8 and H.264 mode 1 only, the media SSRC of the FID group, and answers it in one BUNDLE', () => {
+    const VIDEO_OFFER = CHROME_OFFER.replace(/m=video[\s\S]*$/, [
+      'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 45', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+      'a=setup:actpass', 'a=rtcp-mux', 'a=sendrecv', 'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+      'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 goog-remb', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli', 'a=rtcp-fb:96 ccm fir', 'a=rtcp-fb:96 bogus thing',
+      'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96',
+      'a=rtpmap:102 H264/90000', 'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f',
+      'a=rtpmap:103 H264/90000', 'a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+      'a=rtpmap:104 rtx/90000', 'a=rtpmap:45 AV1/90000',
+      'a=ssrc-group:FID 3333 4444', 'a=ssrc:3333 cname:browsercname', 'a=ssrc:4444 cname:browsercname', '',
+    ].join('\r\n'));
+    const offer = readWebRtcSdp(VIDEO_OFFER);
+    expect(offer.video).toMatchObject({ mid: '1', index: 1, ssrc: 3333, direction: 'sendrecv' });
+    expect(offer.video!.codecs.map((c) => `${c.name}/${c.payloadType}`)).toEqual(['VP8/96', 'H264/103']);
+    const vp8 = offer.video!.codecs[0]!;
+    expect(vp8.feedback.map((fb) => `${fb.type} ${fb.parameter}`.trim())).toEqual(['goog-remb', 'nack', 'nack pli', 'ccm fir']);
+    expect(offer.video!.codecs[1]!.parameters).toEqual({ 'level-asymmetry-allowed': 1, 'packetization-mode': 1, 'profile-level-id': '42e01f' });
+    expect(producerVideoRtpParameters(offer.video!, vp8)).toMatchObject({ mid: '1', encodings: [{ ssrc: 3333 }], codecs: [{ mimeType: 'video/VP8', payloadType: 96 }] });
+    expect(consumerVideoRtpCapabilities(vp8).codecs![0]).toMatchObject({ kind: 'video', mimeType: 'video/VP8', preferredPayloadType: 96 });
+    expect(routerVideoCodec(vp8)).toMatchObject({ kind: 'video', preferredPayloadType: 96 });
+
+    const transport = {
+      iceParameters: { usernameFragment: 'ms-ufrag', password: 'ms-password', iceLite: true },
+      iceCandidates: [{ foundation: 'udpcandidate', priority: 1076302079, ip: '192.0.2.5', address: '192.0.2.5', protocol: 'udp' as const, port: 40001, type: 'host' as const }],
+      dtlsParameters: { role: 'auto' as const, fingerprints: [{ algorithm: 'sha-256' as const, value: '01:02:03' }] },
+      sessionId: '7', version: 1,
+    };
+    const codec = offer.audio.codecs[0]!;
+    const answer = parse(buildWebRtcAnswer({ ...transport, offer, codec, sending: null, video: { codec: vp8, sending: { ssrc: 5555, cname: 'conflux' } } }));
+    expect(String(answer.groups![0]!.mids)).toBe('0 1');
+    expect({ ...answer.media[1], payloads: String(answer.media[1]!.payloads) }).toMatchObject({ type: 'video', port: 40001, payloads: '96', setup: 'passive', direction: 'sendrecv' });
+    expect(answer.media[1]!.ssrcs).toEqual([{ id: 5555, attribute: 'cname', value: 'conflux' }]);
+    expect(answer.media[1]!.rtcpFb!.map((fb) => `${fb.type} ${fb.subtype ?? ''}`.trim())).toEqual(['nack', 'nack pli', 'ccm fir']);
+    // Without a video choice the m-line is refused, as before.
+    expect(parse(buildWebRtcAnswer({ ...transport, offer, codec, sending: null })).media[1]).toMatchObject({ port: 0 });
+
+    // Our offer with video: two m-lines in one BUNDLE, each with the MID extension, and read back the same.
+    const ours = buildWebRtcOffer({ ...transport, codec, telephoneEvent: null, mid: '0', video: { codec: offer.video!.codecs[1]!, mid: '1' } });
+    const back = readWebRtcSdp(ours);
+    expect(back.video).toMatchObject({ mid: '1', codecs: [{ name: 'H264', payloadType: 103, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } }] });
+    expect(String(parse(ours).groups![0]!.mids)).toBe('0 1');
   });
 });
