@@ -203,9 +203,10 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
+  // Degraded (a dead worker's replacement not up yet) still serves: only a pool without workers is not ready.
   app.get('/readyz', (_request, response) => {
-    const ready = pool.ready;
-    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', workers: pool.workers.length });
+    const status = pool.status();
+    response.status(status.status === 'not ready' ? 503 : 200).json(status);
   });
   const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
   app.get('/metrics', apiKeyAuth(apiKey), async (_request, response) => {

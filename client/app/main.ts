@@ -3,7 +3,7 @@ import type { LocalSource } from '../sdk/ConfluxClientTypes.js';
 import type { AppHook, AppStatus } from './AppHook.js';
 import { ParticipantTile } from './ParticipantTile.js';
 
-const hook: AppHook = { client: null, status: 'idle', error: null };
+const hook: AppHook = { client: null, status: 'idle', error: null, reconnects: 0 };
 (window as unknown as { conflux: AppHook }).conflux = hook;
 
 const ui = {
@@ -25,6 +25,15 @@ const ui = {
 
 const tiles = new Map<string, ParticipantTile>();
 let localTile: ParticipantTile | null = null;
+
+/** What the page joined with, to rejoin by itself when the room is lost. */
+let session: { token: string; displayName?: string } | null = null;
+let reconnecting = false;
+/** How long the page keeps trying to rejoin, and the longest wait between two tries. */
+const RECONNECT_WINDOW_MS = 60_000;
+const RECONNECT_MAX_DELAY_MS = 8000;
+/** Removals after which the room is still there (or back soon): the page rejoins instead of showing the form. */
+const REJOINABLE = new Set(['media-restart', 'server-shutdown']);
 
 function byId(id: string): HTMLElement {
   const element = document.getElementById(id);
@@ -65,7 +74,8 @@ async function joinRoom(request: { token?: string; room?: string; name?: string 
   wireClient(client);
   try {
     const token = request.token ?? (await ConfluxClient.fetchGuestToken(request.room ?? '', request.name ?? ''));
-    const joined = await client.join(request.name ? { token, displayName: request.name } : { token });
+    session = request.name ? { token, displayName: request.name } : { token };
+    const joined = await client.join(session);
     enterRoom(client, joined.roomId, request.name ?? '');
     await publishDevices(client);
     if (client.state === 'joined') setStatus('joined');
@@ -92,6 +102,46 @@ async function publishDevices(client: ConfluxClient): Promise<void> {
   }
 }
 
+/**
+ * Rejoins the room with the same token after losing it (the connection dropped, the server restarted, or the
+ * room's media restarted on another worker), waiting longer between tries, for up to a minute. A refusal that
+ * will not change (the token expired, the room is gone) ends it at once.
+ */
+async function reconnect(): Promise<void> {
+  const joinedWith = session;
+  if (reconnecting || !joinedWith) return;
+  reconnecting = true;
+  setStatus('reconnecting');
+  showMessage('Connection to the room lost: reconnecting…');
+  clearTiles();
+  const deadline = Date.now() + RECONNECT_WINDOW_MS;
+  let reason = 'the server did not answer';
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, RECONNECT_MAX_DELAY_MS)));
+    const client = new ConfluxClient();
+    hook.client = client;
+    wireClient(client);
+    try {
+      const joined = await client.join(joinedWith);
+      reconnecting = false;
+      hook.reconnects += 1;
+      enterRoom(client, joined.roomId, joinedWith.displayName ?? '');
+      showMessage(null);
+      await publishDevices(client);
+      if (client.state === 'joined') setStatus('joined');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      reason = error instanceof Error ? error.message : String(error);
+      if (code === 401 || code === 403 || code === 404) break;
+    }
+  }
+  reconnecting = false;
+  showJoinView();
+  showMessage(`Could not reconnect to the room: ${reason}`, 'error');
+  setStatus('disconnected');
+}
+
 function enterRoom(client: ConfluxClient, roomId: string, displayName: string): void {
   ui.joinView.hidden = true;
   ui.roomView.hidden = false;
@@ -105,10 +155,14 @@ function enterRoom(client: ConfluxClient, roomId: string, displayName: string): 
   ui.grid.prepend(localTile.element);
 }
 
-function showJoinView(): void {
+function clearTiles(): void {
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
   localTile = null;
+}
+
+function showJoinView(): void {
+  clearTiles();
   ui.roomView.hidden = true;
   ui.joinView.hidden = false;
   ui.micButton.disabled = true;
@@ -166,10 +220,14 @@ function wireClient(client: ConfluxClient): void {
   });
   client.on('warning', (error) => console.warn(error));
   client.on('stateChanged', (state) => {
+    if (hook.client !== client) return;
     if (state === 'left') {
+      session = null;
       showJoinView();
       showMessage('You left the room.');
       setStatus('left');
+    } else if ((state === 'removed' && REJOINABLE.has(client.removedReason ?? '')) || (state === 'disconnected' && session)) {
+      void reconnect();
     } else if (state === 'removed') {
       showJoinView();
       showMessage(`You were removed from the room (${client.removedReason ?? 'removed'}).`, 'error');

@@ -1,38 +1,52 @@
 import type { types } from 'mediasoup';
 import { createLogger, type Logger } from '../logging/Logger.js';
-import { CapacityError, InvalidStateError, NotFoundError } from '../errors.js';
+import { CapacityError, ConfluxError, InvalidStateError, NotFoundError } from '../errors.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { Participant } from './Participant.js';
 import type { JoinOptions, ProducerAppData, RemovalReason, RoomEvents, RoomInfo, RoomOptions, RoomSeat } from './RoomTypes.js';
 
+/** How long a room whose worker died waits for a router on a live worker before it closes. */
+const REBUILD_TIMEOUT_MS = 15_000;
+
+interface RoomMedia {
+  router: types.Router;
+  speakerObserver: types.ActiveSpeakerObserver;
+}
+
+/** Refused while the room is being rebuilt after its worker died: the caller may try again shortly. */
+export class MediaRestartingError extends ConfluxError {
+  constructor(room: string) { super(`room ${room} is restarting its media; try again in a moment`, 503, 503); }
+}
+
 /**
  * A conference: one mediasoup Router (on one worker) and the participants in it. Tells the outside
- * through events; closes itself once empty for the grace period.
+ * through events; closes itself once empty for the grace period. When its worker dies, the room is not
+ * lost: its participants are removed with `media-restart` (browsers rejoin), and it gets a new router on a
+ * live worker under the same name and options.
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly name: string;
-  readonly router: types.Router;
   readonly createdAt = new Date();
   readonly options: RoomOptions;
   readonly #participants = new Map<string, Participant>();
-  readonly #speakerObserver: types.ActiveSpeakerObserver;
+  readonly #createMedia: () => Promise<RoomMedia>;
+  #media: RoomMedia;
+  /** A new router is being made after the worker died. */
+  #restarting = false;
   readonly #logger: Logger;
   #emptyTimer: NodeJS.Timeout | undefined;
   /** Seats kept for those on their way in: callers at a PIN prompt, dial-outs still ringing. */
   #seats = 0;
   #closed = false;
 
-  constructor(name: string, router: types.Router, speakerObserver: types.ActiveSpeakerObserver, options: RoomOptions) {
+  private constructor(name: string, media: RoomMedia, createMedia: () => Promise<RoomMedia>, options: RoomOptions) {
     super();
     this.name = name;
-    this.router = router;
     this.options = options;
-    this.#speakerObserver = speakerObserver;
+    this.#createMedia = createMedia;
+    this.#media = media;
     this.#logger = createLogger('room', { roomId: name });
-    speakerObserver.on('dominantspeaker', ({ producer }) => {
-      this.safeEmit('activespeaker', (producer.appData as ProducerAppData).participantId);
-    });
-    router.observer.once('close', () => this.close());
+    this.#watch(media);
     this.#armEmptyTimer();
   }
 
@@ -40,9 +54,73 @@ export class Room extends TypedEmitter<RoomEvents> {
   static async create(
     name: string, createRouter: () => Promise<types.Router>, options: RoomOptions,
   ): Promise<Room> {
-    const router = await createRouter();
-    const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
-    return new Room(name, router, speakerObserver, options);
+    const createMedia = async (): Promise<RoomMedia> => {
+      const router = await createRouter();
+      try {
+        return { router, speakerObserver: await router.createActiveSpeakerObserver({ interval: 300 }) };
+      } catch (error) {
+        router.close();
+        throw error;
+      }
+    };
+    return new Room(name, await createMedia(), createMedia, options);
+  }
+
+  /** The room's router: a new one after its worker died. */
+  get router(): types.Router {
+    return this.#media.router;
+  }
+
+  /** Whether the room is getting a new router after its worker died (joins are refused meanwhile). */
+  get restarting(): boolean {
+    return this.#restarting;
+  }
+
+  #watch(media: RoomMedia): void {
+    media.speakerObserver.on('dominantspeaker', ({ producer }) => {
+      this.safeEmit('activespeaker', (producer.appData as ProducerAppData).participantId);
+    });
+    // A worker's death closes its routers: 'workerclose' comes first, then the observer's close.
+    media.router.once('workerclose', () => {
+      if (!this.#closed) void this.#restart();
+    });
+    media.router.observer.once('close', () => {
+      if (this.#media === media && !this.#restarting) this.close();
+    });
+  }
+
+  /** Removes everyone (their transports died with the router) and makes a new router; closes the room if none can be made. */
+  async #restart(): Promise<void> {
+    this.#restarting = true;
+    clearTimeout(this.#emptyTimer);
+    this.#logger.warn({ participants: this.#participants.size }, 'media worker died: rebuilding the room on a live worker');
+    for (const participant of [...this.#participants.values()]) participant.close('media-restart');
+    this.safeEmit('mediarestart');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const media = await Promise.race([
+        this.#createMedia(),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('no live worker in time')), REBUILD_TIMEOUT_MS);
+        }),
+      ]);
+      if (this.#closed) {
+        media.router.close();
+        return;
+      }
+      this.#media = media;
+      this.#watch(media);
+      this.#restarting = false;
+      this.#logger.info('room media restored on a live worker');
+      this.safeEmit('mediarestored');
+      this.#armEmptyTimer();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'cannot rebuild the room: closing it');
+      this.#restarting = false;
+      this.close();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get closed(): boolean {
@@ -84,6 +162,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   join(options: JoinOptions, seat?: RoomSeat): Participant {
     if (this.#closed) throw new InvalidStateError(`room ${this.name} is closed`);
+    if (this.#restarting) throw new MediaRestartingError(this.name);
     for (const other of this.#participants.values()) {
       if (other.identity === options.identity) other.close('duplicate-identity');
     }
@@ -91,7 +170,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.#participants.size + this.#seats - ownSeat >= this.options.maxParticipants) {
       throw new CapacityError(`room ${this.name} is full`);
     }
-    const participant = new Participant(this.router, options, this.#logger);
+    const participant = new Participant(this.#media.router, options, this.#logger);
     this.#participants.set(participant.id, participant);
     clearTimeout(this.#emptyTimer);
     participant.on('newproducer', (producer) => this.#onNewProducer(participant, producer));
@@ -134,7 +213,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   #onNewProducer(participant: Participant, producer: types.Producer<ProducerAppData>): void {
     if (producer.kind === 'audio') {
-      this.#speakerObserver.addProducer({ producerId: producer.id }).catch((error: unknown) => {
+      this.#media.speakerObserver.addProducer({ producerId: producer.id }).catch((error: unknown) => {
         this.#logger.warn({ err: error, producerId: producer.id }, 'cannot observe audio producer');
       });
     }
@@ -154,7 +233,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   #armEmptyTimer(): void {
-    if (this.#closed || this.#participants.size > 0 || this.#seats > 0) return;
+    if (this.#closed || this.#restarting || this.#participants.size > 0 || this.#seats > 0) return;
     clearTimeout(this.#emptyTimer);
     this.#emptyTimer = setTimeout(() => {
       if (this.#participants.size === 0 && this.#seats === 0) {
@@ -171,7 +250,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#closed = true;
     clearTimeout(this.#emptyTimer);
     for (const participant of [...this.#participants.values()]) participant.close(reason);
-    this.router.close();
+    this.#media.router.close();
     this.#logger.info('room closed');
     this.safeEmit('close');
   }

@@ -3,7 +3,8 @@ import type { MediaSource, ParticipantInfo } from '../signalling/SignallingMessa
 
 export type { ParticipantInfo };
 
-export type RemovalReason = 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' | 'left' | 'disconnected';
+/** `media-restart`: the room's media worker died and the room was rebuilt on another: rejoin. */
+export type RemovalReason = 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' | 'media-restart' | 'left' | 'disconnected';
 
 export interface RoomOptions {
   /** Close this long after the last participant leaves (or after creation if nobody joins). */
@@ -55,6 +56,10 @@ export type RoomEvents = {
   producerpaused: [participantId: string, producerId: string];
   producerresumed: [participantId: string, producerId: string];
   activespeaker: [participantId: string | null];
+  /** The router died with its worker: everyone was removed (`media-restart`), and a new router is being made. */
+  mediarestart: [];
+  /** The room has a router again (on a live worker): participants may rejoin. */
+  mediarestored: [];
   close: [];
 };
 

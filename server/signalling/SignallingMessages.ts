@@ -123,7 +123,7 @@ export interface NotificationData {
   consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { participantId: string | null };
   /** The server removed this participant (REST kick, room deleted); the socket closes after it. */
-  removed: { reason: 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' };
+  removed: { reason: 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' | 'media-restart' };
 }
 
 export type NotificationMethod = keyof NotificationData;

@@ -25,11 +25,14 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 export type RoomAudioBridgeEvents = {
   /** A key press finished on a phone leg (RFC 4733 end of event). */
   dtmf: [legId: string, digit: string, durationMs: number];
-  /** `mixer-exit`: the mixer thread died; `room-closed`: its room ended; `released`: closed by its owner. */
+  /**
+   * `mixer-exit`: the mixer thread died; `room-closed`: its room ended; `media-restart`: the room's router died
+   * with its worker (the room gets a new one); `released`: closed by its owner.
+   */
   close: [reason: BridgeCloseReason];
 };
 
-export type BridgeCloseReason = 'mixer-exit' | 'room-closed' | 'released';
+export type BridgeCloseReason = 'mixer-exit' | 'room-closed' | 'media-restart' | 'released';
 
 interface PhoneLeg {
   negotiated: NegotiatedAudio;
@@ -97,6 +100,10 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     };
     const onProducerClosed = (_participantId: string, producerId: string) => void this.#unfeed(producerId);
     const onRoomClose = () => this.close('room-closed');
+    // Its transports died with the room's router: a new bridge is made on the new one when needed.
+    const onMediaRestart = () => this.close('media-restart');
+    room.once('mediarestart', onMediaRestart);
+    this.#detach.push(() => room.off('mediarestart', onMediaRestart));
     // A REST mute pauses the phone's producer; other phones hear it through the mixer, so mute it there too.
     const onPaused = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, true);
     const onResumed = (_participantId: string, producerId: string) => this.#mirrorMute(producerId, false);

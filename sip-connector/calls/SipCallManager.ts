@@ -812,5 +812,6 @@ function outcomeOf(status: number): DialOutcome {
 /** Why a SIP participant left its room, as its call's end reason. */
 export function removalToEndReason(reason: RemovalReason): string {
   return reason === 'kicked' ? 'kicked' : reason === 'room-closed' ? 'room-closed'
-    : reason === 'server-shutdown' ? 'shutdown' : reason === 'duplicate-identity' ? 'replaced' : 'left';
+    : reason === 'server-shutdown' ? 'shutdown' : reason === 'duplicate-identity' ? 'replaced'
+      : reason === 'media-restart' ? 'media-failure' : 'left';
 }

@@ -17,7 +17,7 @@ describe('REST API over real HTTP', () => {
     expect((await api(server, 'GET', '/healthz', undefined, null)).status).toBe(200);
     const ready = await api(server, 'GET', '/readyz', undefined, null);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', workers: 1 });
+    expect(await ready.json()).toMatchObject({ status: 'ready', expectedWorkers: 1, workers: [{ pid: expect.any(Number), routers: 0 }] });
     const doc = await (await api(server, 'GET', '/openapi.json', undefined, null)).json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/rooms', '/rooms/{room}/participants', '/tokens']));
