@@ -26,8 +26,8 @@ export type RoomAudioBridgeEvents = {
   /** A key press finished on a phone leg (RFC 4733 end of event). */
   dtmf: [legId: string, digit: string, durationMs: number];
   /**
-   * `mixer-exit`: the mixer thread died; `room-closed`: its room ended; `media-restart`: the room's router died
-   * with its worker (the room gets a new one); `released`: closed by its owner.
+   * `mixer-exit`: the mixer thread died; `room-closed`: its room ended; `media-restart`: the router of a relay
+   * bridge's room died with its worker; `released`: closed by its owner.
    */
   close: [reason: BridgeCloseReason];
 };
@@ -100,8 +100,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     };
     const onProducerClosed = (_participantId: string, producerId: string) => void this.#unfeed(producerId);
     const onRoomClose = () => this.close('room-closed');
-    // Its transports died with the room's router: a new bridge is made on the new one when needed.
-    const onMediaRestart = () => this.close('media-restart');
+    const onMediaRestart = () => this.#onMediaRestart();
     room.once('mediarestart', onMediaRestart);
     this.#detach.push(() => room.off('mediarestart', onMediaRestart));
     // A REST mute pauses the phone's producer; other phones hear it through the mixer, so mute it there too.
@@ -177,6 +176,26 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
 
   get mixer(): MixerThread {
     return this.#mixer;
+  }
+
+  /**
+   * The room's router died with its worker: every transport of the bridge went with it. A mixing bridge keeps
+   * its thread, where the phones' sockets and mixes live (they keep hearing each other): its feeds are
+   * dropped (browsers rejoin and produce again), and its phone legs wait to be admitted again on the new
+   * router. A relay bridge's call cannot go on without its other party's media: it closes.
+   */
+  #onMediaRestart(): void {
+    if (this.#relay) {
+      this.close('media-restart');
+      return;
+    }
+    for (const producerId of [...this.#feeds.keys()]) void this.#unfeed(producerId);
+    for (const leg of this.#legs.values()) {
+      leg.transport = null;
+      leg.producer = null;
+      leg.participant = null;
+    }
+    this.#logger.warn({ legs: this.#legs.size }, 'room media restarting: phone legs wait for the new router');
   }
 
   /** Phone producers already reach the other phones through the mixer: only non-phone audio is fed in. */

@@ -87,6 +87,8 @@ interface CallRecord {
   leaving?: boolean;
   /** Makes the participant identity unique to this call. */
   identityTag: string;
+  /** The room's worker died: the phone stays on its call and rejoins once the room has a router again. */
+  rejoining?: boolean;
 }
 
 const ENDED_HISTORY = 200;
@@ -108,7 +110,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #ended: SipCallInfo[] = [];
   readonly #bridges = new Map<string, Promise<RoomAudioBridge>>();
   /** Rooms with calls: the calls to end when the room closes, and the one listener that does it. */
-  readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void }>();
+  readonly #roomWatches = new Map<Room, { calls: Set<CallRecord>; onClose: () => void; onRestored: () => void }>();
   /** The spare room mixer and the relay thread gateway calls share. */
   readonly #mixers: MixerThreadPool;
   readonly #prompts = new PromptLibrary();
@@ -548,18 +550,26 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     this.#watchRoom(call);
   }
 
-  /** Ends the room's calls when it closes: one listener per room with calls, removed with its last call. */
+  /**
+   * Ends the room's calls when it closes, and puts its phones back in when it is rebuilt after its worker
+   * died: one pair of listeners per room with calls, removed with its last call.
+   */
   #watchRoom(call: CallRecord): void {
     let watch = this.#roomWatches.get(call.room);
     if (!watch) {
       const room = call.room;
       const onClose = () => {
+        room.off('mediarestored', onRestored);
         this.#roomWatches.delete(room);
         for (const inRoom of [...watch!.calls]) void this.#end(inRoom, 'room-closed');
       };
-      watch = { calls: new Set(), onClose };
+      const onRestored = () => {
+        for (const inRoom of [...watch!.calls]) if (inRoom.rejoining) void this.#rejoin(inRoom);
+      };
+      watch = { calls: new Set(), onClose, onRestored };
       this.#roomWatches.set(room, watch);
       room.once('close', onClose);
+      room.on('mediarestored', onRestored);
     }
     watch.calls.add(call);
   }
@@ -570,7 +580,21 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     watch.calls.delete(call);
     if (watch.calls.size > 0) return;
     call.room.off('close', watch.onClose);
+    call.room.off('mediarestored', watch.onRestored);
     this.#roomWatches.delete(call.room);
+  }
+
+  /** A phone whose room was rebuilt joins it again: a new participant and producer, the same socket and call. */
+  async #rejoin(call: CallRecord): Promise<void> {
+    call.rejoining = false;
+    if (call.info.state === 'ended') return;
+    try {
+      await this.#admit(call, call.info.state !== 'active');
+      this.#logger.info({ callId: call.info.id, room: call.room.name }, 'phone back in its rebuilt room');
+    } catch (error) {
+      this.#logger.warn({ err: error, callId: call.info.id }, 'cannot put the phone back in its rebuilt room');
+      void this.#end(call, 'media-failure');
+    }
   }
 
   /**
@@ -647,7 +671,18 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     // In the room from here on (its media is connected next).
     if (!early) call.info.state = 'active';
     participant.once('close', (reason) => {
-      if (call.info.state !== 'ended') void this.#end(call, removalToEndReason(reason));
+      if (call.info.state === 'ended') return;
+      // Its room's worker died: the phone's socket and mix live in the mixer thread, so the call goes on (the
+      // phones still hear each other) and the phone rejoins the rebuilt room. A relayed call cannot: its other
+      // party's media went with the worker.
+      if (reason === 'media-restart' && !call.bridge.relays) {
+        call.participant = null;
+        call.info.participantId = null;
+        call.rejoining = true;
+        this.#logger.warn({ callId: call.info.id, room: call.room.name }, 'room media restarting: the phone stays on its call');
+        return;
+      }
+      void this.#end(call, removalToEndReason(reason));
     });
     try {
       await call.bridge.admit(call.legId, participant);

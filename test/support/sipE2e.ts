@@ -51,6 +51,11 @@ export async function joinSendingToneUnprocessed(browser: ConfluxPage, server: C
   await browser.open(`${server.httpUrl}/?room=${room}`);
   await browser.joinWithForm(room, 'Browser');
   await browser.waitForStatus('joined');
+  await sendToneUnprocessed(browser);
+}
+
+/** Makes the joined page's microphone send its file as it is (see `joinSendingToneUnprocessed`). */
+export async function sendToneUnprocessed(browser: ConfluxPage): Promise<void> {
   await browser.page.evaluate(async () => {
     const [track] = (await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
