@@ -217,7 +217,8 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     response.json(openApi);
   });
   app.use('/api/v1', createRestApi({
-    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute, sipConfig, events,
+    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute,
+    guestRoomsPerSource: config.auth.guestRoomsPerSource, sipConfig, events,
     sipCalls: sip ? { calls: sip.calls, registrations: sip.registrations } : null,
   }));
   if (config.http.serveClient) {

@@ -7,12 +7,13 @@
  *   SIP_CPS_MODE=product  the server itself: each INVITE through an inbound trunk and a dispatch rule into a
  *                         room, answered with a phone leg on the room's mixer (what an operator sizes by)
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SipServer } from '../../sip-connector/SipServer.js';
+import { startServerProcess } from '../support/serverProcess.js';
 
 const MODE = process.env.SIP_CPS_MODE ?? 'stack';
 const RATES = (process.env.SIP_CPS_RATES ?? (MODE === 'product' ? '50,100,200,300,400' : '100,200,400,800,1600')).split(',').map(Number);
@@ -84,47 +85,17 @@ async function stackTarget(): Promise<Target> {
 
 /** The server as its own process, with a trunk for 127.0.0.1 and a rule sending every call to one room. */
 async function productTarget(): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'sip-cps-product-'));
-  const apiKey = 'bench-api-key-0123456789';
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+  const server = await startServerProcess({
     http: { host: '127.0.0.1', port: PRODUCT_PORTS.http, serveClient: false },
     rtc: { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1' },
-    auth: { apiKey, jwtSecret: 'bench-jwt-secret-0123456789-0123456789' },
+    auth: { apiKey: 'bench-api-key-0123456789', jwtSecret: 'bench-jwt-secret-0123456789-0123456789' },
     rooms: { maxParticipants: IN_FLIGHT * 2 },
     sip: { host: '127.0.0.1', udpPort: PRODUCT_PORTS.sip, tcpPort: null, domain: '127.0.0.1', rateLimit: null, maxCalls: IN_FLIGHT * 4 },
     log: { level: process.env.SIP_CPS_LOG_LEVEL ?? 'warn' },
-    dataDir: join(dir, 'data'),
-  }));
-  const worker = execFileSync('bash', ['scripts/build-mediasoup-worker.sh', '--path'], { encoding: 'utf8' }).trim();
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, CONFLUX_CONFIG: join(dir, 'config.json'), MEDIASOUP_WORKER_BIN: worker }, stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${PRODUCT_PORTS.http}/api/v1`;
-  for (const deadline = Date.now() + 60_000; ;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${PRODUCT_PORTS.http}/readyz`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error('server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
-    if (response.status !== 201) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
-  };
-  await post('/sip/inbound-trunks', { id: 'sipp', name: 'SIPp', allowedAddresses: ['127.0.0.1'] });
-  await post('/sip/dispatch-rules', { id: 'cps', name: 'every call to one room', type: 'direct', room: 'cps' });
-  return {
-    port: PRODUCT_PORTS.sip, describe: 'the server: inbound trunk → dispatch rule → room with a phone leg',
-    close: async () => {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  }, 'sip-cps-product-');
+  await server.post('/sip/inbound-trunks', { id: 'sipp', name: 'SIPp', allowedAddresses: ['127.0.0.1'] });
+  await server.post('/sip/dispatch-rules', { id: 'cps', name: 'every call to one room', type: 'direct', room: 'cps' });
+  return { port: PRODUCT_PORTS.sip, describe: 'the server: inbound trunk → dispatch rule → room with a phone leg', close: server.close };
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { SourceRateLimiter } from '../../sip-connector/sip/SourceRateLimiter.js'
 import { apiKeyAuth } from './apiKeyAuth.js';
 import { parseBody } from './parseBody.js';
 import { createSipConfigApi } from './SipConfigApi.js';
+import { GuestRoomQuota } from './GuestRoomQuota.js';
 import type { SipConfigStore } from '../../sip-connector/calls/SipConfigStore.js';
 import type { SipCallManager } from '../../sip-connector/calls/SipCallManager.js';
 import type { TrunkRegistrations } from '../../sip-connector/calls/TrunkRegistrations.js';
@@ -24,6 +25,8 @@ export interface RestApiContext {
   guestJoin: boolean;
   /** Guest tokens one address may fetch per minute (after a burst of ten). */
   guestTokensPerMinute?: number;
+  /** Rooms one address may create with guest tokens (429 past it). */
+  guestRoomsPerSource?: number;
   sipConfig: SipConfigStore;
   events: EventStream;
   /** Absent when SIP is disabled: the call routes then answer 503. */
@@ -40,6 +43,7 @@ export function createRestApi(context: RestApiContext): Router {
   // Guest tokens need no key, so one address could otherwise mint them (and create rooms with them) at will.
   const perMinute = context.guestTokensPerMinute ?? 30;
   const guestLimiter = new SourceRateLimiter({ perSecond: perMinute / 60, burst: Math.min(10, perMinute) });
+  const guestRooms = new GuestRoomQuota(context.guestRoomsPerSource ?? 10, (room) => rooms.find(room) !== undefined);
   api.post('/guest-tokens', async (request, response) => {
     if (!context.guestJoin) throw new ForbiddenError('guest join is disabled');
     if (!guestLimiter.admit(request.socket.remoteAddress ?? '')) {
@@ -47,6 +51,9 @@ export function createRestApi(context: RestApiContext): Router {
       throw new ConfluxError('too many guest tokens from this address; try again later', 429, 486);
     }
     const body = parseBody(GuestTokenBody, request.body);
+    if (!guestRooms.admit(request.socket.remoteAddress ?? '', body.room)) {
+      throw new ConfluxError('too many new rooms from this address; join an existing room or ask for a token', 429, 486);
+    }
     const identity = `guest-${randomUUID().slice(0, 8)}`;
     const issued = await tokens.issue({ room: body.room, identity, name: body.name });
     response.status(201).json({ ...issued, identity });

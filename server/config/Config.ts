@@ -57,6 +57,8 @@ export const ConfigSchema = z.strictObject({
     guestJoin: z.boolean().default(true),
     /** Guest tokens one address may fetch: a burst, then this many per minute (429 past it). */
     guestTokensPerMinute: z.number().int().min(1).max(10_000).default(30),
+    /** Rooms one address may create with guest tokens while they live (429 past it). */
+    guestRoomsPerSource: z.number().int().min(1).max(10_000).default(10),
     tokenTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(6 * 3600),
   }).prefault({}),
   sip: z.strictObject({
@@ -162,6 +164,7 @@ const ENV_MAP: Record<string, string> = {
   CONFLUX_API_KEY: 'auth.apiKey',
   CONFLUX_JWT_SECRET: 'auth.jwtSecret',
   CONFLUX_GUEST_JOIN: 'auth.guestJoin',
+  CONFLUX_GUEST_ROOMS_PER_SOURCE: 'auth.guestRoomsPerSource',
   CONFLUX_SIP_ENABLED: 'sip.enabled',
   CONFLUX_SIP_HOST: 'sip.host',
   CONFLUX_SIP_UDP_PORT: 'sip.udpPort',

@@ -49,3 +49,29 @@ describe('what one node and one address may create: rooms, guest tokens; rooms l
     expect((await limited.json()).error.message).toMatch(/too many guest tokens/);
   });
 });
+
+describe('guest tokens cannot create rooms without bound: rooms per address', () => {
+  let server: ConfluxServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ auth: { guestTokensPerMinute: 1000, guestRoomsPerSource: 2 } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('lets one address open two new rooms with guest tokens, then answers 429; existing rooms stay open to it', async () => {
+    const guest = (room: string) => api(server, 'POST', '/api/v1/guest-tokens', { room, name: 'Visitor' }, null);
+    expect((await guest('new-1')).status).toBe(201);
+    expect((await guest('new-2')).status).toBe(201);
+    // The same new room again costs nothing more.
+    expect((await guest('new-1')).status).toBe(201);
+    const refused = await guest('new-3');
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).error.message).toMatch(/too many new rooms from this address/);
+    // A room that exists (made with the API key) is open to guests whatever their count.
+    expect((await api(server, 'POST', '/api/v1/rooms', { name: 'lobby' })).status).toBe(201);
+    expect((await guest('lobby')).status).toBe(201);
+  });
+});
+
