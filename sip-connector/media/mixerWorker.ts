@@ -129,9 +129,13 @@ function wake(): void {
 function bindSocket(address = bindAddress, port = 0): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
-    socket.once('error', reject);
+    // A port that is taken fails the bind: the socket's descriptor is given back at once, not kept open unbound.
+    socket.once('error', (error) => {
+      socket.close();
+      reject(error);
+    });
     socket.bind(port, address, () => {
-      socket.off('error', reject);
+      socket.removeAllListeners('error');
       // A send error (e.g. unreachable destination) must not kill the worker.
       socket.on('error', () => {
         sendErrors++;

@@ -1,5 +1,18 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
+/** How many socket descriptors this process holds, bound or not (a socket whose bind failed, left open, counts). */
+export function ownSocketDescriptors(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) count += 1;
+    } catch {
+      // The descriptor was closed while listing.
+    }
+  }
+  return count;
+}
+
 /**
  * Local addresses (`ip:port`) of the UDP sockets this process holds, read from /proc (Linux). Worker
  * threads share the process's descriptors, so sockets of mixer threads count too; child processes

@@ -11,6 +11,7 @@ import { RtpPacket } from '../../../../sip-connector/media/RtpPacket.js';
 import { db, goertzel } from '../../../unit/sip-connector/media/support/goertzel.js';
 import { ToneRtpSender } from '../../../unit/sip-connector/media/support/rtpStream.js';
 import { concat } from '../../../unit/sip-connector/media/support/tone.js';
+import { ownSocketDescriptors } from '../../../support/processSockets.js';
 
 const HOST = '127.0.0.1';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -120,6 +121,7 @@ describe('MixerThread over real UDP', () => {
       socket.bind(46101, HOST, () => resolve(socket));
     });
     cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const descriptors = ownSocketDescriptors();
     const ports: number[] = [];
     for (let i = 0; i < 3; i++) {
       ports.push(await mixer.addSource({ sourceId: `p${i}`, codec: 'PCMU', payloadType: 0, clockRate: 8000, bindAddress: HOST }));
@@ -127,6 +129,8 @@ describe('MixerThread over real UDP', () => {
     expect(ports.sort()).toEqual([46100, 46102, 46103]);
     await expect(mixer.addSource({ sourceId: 'p3', codec: 'PCMU', payloadType: 0, clockRate: 8000, bindAddress: HOST }))
       .rejects.toThrow(/no free UDP port in 46100-46103/);
+    // Only the three bound sockets stay: each failed bind (the taken port, then the full range) gave its descriptor back.
+    expect(ownSocketDescriptors() - descriptors).toBe(3);
     // Sources fed from mediasoup over loopback are not phone-facing: any port.
     expect(await mixer.addSource({ sourceId: 'feed', codec: 'PCMU', payloadType: 0, clockRate: 8000 })).not.toBe(0);
   });
