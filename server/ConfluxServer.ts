@@ -72,7 +72,7 @@ export class ConfluxServer {
       const { secrets, file, created } = loadOrCreateSecrets(config.dataDir);
       auth.apiKey ||= secrets.apiKey;
       auth.jwtSecret ||= secrets.jwtSecret;
-      logger.info({ file }, `${created ? 'generated the API key and token secret' : 'using the stored API key and token secret'}; \`npm run --silent api-key\` prints the key`);
+      logger.info({ file }, `${created ? 'generated the API key and token secret' : 'using the stored API key and token secret'}; \`npx conflux api-key\` prints the key`);
     }
     const pool = await WorkerPool.start({ numWorkers: config.mediasoup.numWorkers, logLevel: config.mediasoup.logLevel });
     const rooms = new RoomRegistry(pool, {

@@ -16,7 +16,7 @@ const DialOutBody = z.strictObject({
 });
 export const DialOutBodySchema = DialOutBody;
 
-const DtmfBody = z.strictObject({ digits: z.string().regex(/^[0-9A-D*#]{1,32}$/, 'digits: 1-32 of 0-9, A-D, * and #') });
+const DtmfBody = z.strictObject({ digits: z.string().regex(/^[0-9A-D*#]{1,32}$/, '1-32 of 0-9, A-D, * and #') });
 export const DtmfBodySchema = DtmfBody;
 
 /** `/sip/calls` (dial-out, list, hang up, DTMF) and `/sip/registrations`. */

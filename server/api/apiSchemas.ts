@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ROOM_NAME_PATTERN } from '../rooms/RoomRegistry.js';
 
 /** Request bodies of the REST API; also the source of the OpenAPI document's schemas. */
-export const RoomName = z.string().regex(ROOM_NAME_PATTERN, 'room name: 1-64 of letters, digits, "_", "." or "-"');
+export const RoomName = z.string().regex(ROOM_NAME_PATTERN, '1-64 of letters, digits, "_", "." or "-"');
 const Identity = z.string().min(1).max(128).regex(/^[^\s]+$/, 'identity must not contain whitespace');
 const DisplayName = z.string().trim().min(1).max(128);
 

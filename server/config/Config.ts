@@ -218,8 +218,8 @@ export interface LoadConfigOptions {
   overrides?: DeepPartial<ConfigInput>;
 }
 
-/** Variables of ours that are not configuration: the config file's path, and the build's and tests' own. */
-const NON_CONFIG_VARIABLES = new Set(['CONFLUX_CONFIG', 'CONFLUX_CACHE_DIR', 'CONFLUX_TEST_NETNS', 'CONFLUX_IN_TEST_NETNS']);
+/** Variables of ours that are not configuration: the config file's path, the CLI's server, and the build's and tests' own. */
+const NON_CONFIG_VARIABLES = new Set(['CONFLUX_CONFIG', 'CONFLUX_CACHE_DIR', 'CONFLUX_TEST_NETNS', 'CONFLUX_IN_TEST_NETNS', 'CONFLUX_URL']);
 
 /** Edit distance of two names (insertions, deletions, substitutions). */
 function editDistance(a: string, b: string): number {

@@ -14,7 +14,6 @@ import { GATEWAY_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallIn
 import { hopsLeft } from './hopsLeft.js';
 import { identitySafe } from './identitySafe.js';
 import type { MediaDirection } from './PhoneSdp.js';
-import type { SipCallInfo } from './SipCallTypes.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { readWebRtcSdp, routerVideoCodec, type WebRtcDescription } from './WebRtcSdp.js';
 
@@ -177,17 +176,6 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
     this.#log.info({ direction, from: who }, 'browser re-offer carried to the other browser');
     return self.leg.answer();
   }
-
-  /** Not a call to a phone: nothing of SipCallManager's calls is this call's. */
-  ownsPhoneCall(_callId: string): boolean {
-    return false;
-  }
-
-  phoneDtmf(_callId: string, _digit: string): void {}
-
-  phoneReoffered(_callId: string, _direction: MediaDirection): void {}
-
-  phoneEnded(_call: SipCallInfo): void {}
 
   /** Refuses the caller (before it is answered) with `error`'s status and a Warning saying why. */
   refuse(error: unknown): void {

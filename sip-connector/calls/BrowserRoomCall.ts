@@ -12,8 +12,6 @@ import { refuseCaller } from './browserLeg.js';
 import { identitySafe } from './identitySafe.js';
 import type { RoomAudioBridge } from './RoomAudioBridge.js';
 import { removalToEndReason, type SipCallManager } from './SipCallManager.js';
-import type { SipCallInfo } from './SipCallTypes.js';
-import type { MediaDirection } from './PhoneSdp.js';
 import { WebRtcMediaLeg } from './WebRtcMediaLeg.js';
 import { readWebRtcSdp, type WebRtcDescription } from './WebRtcSdp.js';
 
@@ -107,17 +105,6 @@ export class BrowserRoomCall extends TypedEmitter<GatewayCallEvents> {
       return undefined;
     }
   }
-
-  /** Not a call to a phone: nothing of SipCallManager's calls is this call's. */
-  ownsPhoneCall(_callId: string): boolean {
-    return false;
-  }
-
-  phoneDtmf(_callId: string, _digit: string): void {}
-
-  phoneReoffered(_callId: string, _direction: MediaDirection): void {}
-
-  phoneEnded(_call: SipCallInfo): void {}
 
   /** Refuses the browser (before it is answered) with `error`'s status and a Warning saying why. */
   refuse(error: unknown): void {

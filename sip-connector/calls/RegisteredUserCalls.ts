@@ -80,8 +80,9 @@ export class RegisteredUserCalls {
     options.registrar.once('registered', () => options.calls.warmRelay());
   }
 
-  #byPhoneCall(callId: string): BridgedCall | undefined {
-    for (const call of this.#calls.values()) if (call.ownsPhoneCall(callId)) return call;
+  /** The call whose phone SipCallManager's `callId` is: only calls with a phone on a side have one. */
+  #byPhoneCall(callId: string): GatewayCall | PhoneBridgeCall | undefined {
+    for (const call of this.#calls.values()) if ('ownsPhoneCall' in call && call.ownsPhoneCall(callId)) return call;
     return undefined;
   }
 

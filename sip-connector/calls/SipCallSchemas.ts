@@ -6,21 +6,21 @@ import { parseCidr } from './CidrMatcher.js';
  * Trunks and dispatch rules: how phones reach rooms. Validated here once; stored and served as
  * these types. A password is write-only: it is stored but never returned by the API.
  */
-const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'id: 1-64 of letters, digits, "_", "." or "-"');
+const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1-64 of letters, digits, "_", "." or "-"');
 const Name = z.string().trim().min(1).max(128);
 /** E.164-ish or extension: digits with an optional leading +, or a SIP user part. */
-const Number_ = z.string().regex(/^\+?[A-Za-z0-9_.*#-]{1,64}$/, 'number: digits (optionally +) or a SIP user part');
+const Number_ = z.string().regex(/^\+?[A-Za-z0-9_.*#-]{1,64}$/, 'digits (optionally +) or a SIP user part');
 const Cidr = z.string().refine((value) => parseCidr(value) !== null, 'not an IP address or CIDR block');
 const Credentials = z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(256) });
 const Host = z.string().min(1).max(253).refine(
   (value) => isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
   'host must be an IP address or a DNS name',
 );
-const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'room: 1-64 of letters, digits, "_", "." or "-"');
+const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, '1-64 of letters, digits, "_", "." or "-"');
 const RoomPrefix = z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/, 'roomPrefix: up to 32 of letters, digits, "_", "." or "-"');
 /** Codecs a phone leg can use: the mixer encodes and decodes these. */
 const Codec = z.enum(['PCMU', 'PCMA', 'G722', 'opus']);
-const Pin = z.string().regex(/^[0-9]{3,12}$/, 'pin: 3-12 digits');
+const Pin = z.string().regex(/^[0-9]{3,12}$/, '3-12 digits');
 
 export const InboundTrunkInput = z.strictObject({
   id: Id,
@@ -94,12 +94,12 @@ export function redactTrunk<T extends { auth?: { username: string; password: str
 /** Which dialled numbers a route takes: the listed numbers and every number that starts with a listed prefix; both empty = all. */
 const NumberMatch = {
   numbers: z.array(Number_).max(1024).default([]),
-  prefixes: z.array(z.string().regex(/^\+?[A-Za-z0-9_.*#-]{1,32}$/, 'prefix: digits (optionally +) or the start of a SIP user part')).max(256).default([]),
+  prefixes: z.array(z.string().regex(/^\+?[A-Za-z0-9_.*#-]{1,32}$/, 'digits (optionally +) or the start of a SIP user part')).max(256).default([]),
   /** Lower runs first among matching routes. */
   priority: z.number().int().min(0).max(1000).default(100),
 };
 /** A user of the registrar (`sip.users`), by name. */
-const UserName = z.string().regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}$/, 'user: a SIP user name of 1-64 characters');
+const UserName = z.string().regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}$/, 'a SIP user name of 1-64 characters');
 
 export const RouteInput = z.discriminatedUnion('type', [
   /**

@@ -76,12 +76,9 @@ export class WebRtcMediaLeg {
     return codec;
   }
 
-  /** The first of the browser's video codecs that the other side has too (same name and parameters), if any. */
-  static pickVideoCodec(description: WebRtcDescription, acceptable?: readonly WebRtcVideoCodec[]): WebRtcVideoCodec | null {
-    const codecs = description.video?.codecs ?? [];
-    if (!acceptable) return codecs[0] ?? null;
-    return codecs.find((codec) => acceptable.some((other) => other.name === codec.name
-      && (codec.name !== 'H264' || other.parameters['profile-level-id'] === codec.parameters['profile-level-id']))) ?? null;
+  /** The first video codec of the browser's description that we carry (VP8, H.264 mode 1), if any. */
+  static pickVideoCodec(description: WebRtcDescription): WebRtcVideoCodec | null {
+    return description.video?.codecs[0] ?? null;
   }
 
   /**

@@ -9,7 +9,7 @@ import { toneLevels, type BaresipPhone } from '../support/baresip.js';
 import { ownUdpSockets } from '../support/processSockets.js';
 import { eventually, participants, rest } from '../support/sipCalls.js';
 import type { DialOutResult } from '../../sip-connector/calls/SipCallTypes.js';
-import { browserToneFile, startRegisteredBaresip, stopSipE2e } from '../support/sipE2e.js';
+import { browserToneFile, startRegisteredBaresip, routerCount, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone, type SipLibrary } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
 
@@ -35,11 +35,6 @@ function registeredPhone(server: ConfluxServer, ports: typeof PHONE): Promise<Ba
 /** For afterAll: the page (and a browser of the test's own), the phone, every other peer, the server, the directory. */
 function stopAll(parts: { web?: SipWebPhone; browser?: Browser; phone?: BaresipPhone; server?: ConfluxServer; workDir?: string }): Promise<void> {
   return stopSipE2e({ webPhones: [parts.web], chromium: parts.browser, phones: [parts.phone], server: parts.server, workDir: parts.workDir });
-}
-/** Routers alive in the server's mediasoup workers (a worker dump lists them). */
-async function routerCount(server: ConfluxServer): Promise<number> {
-  const dumps = await Promise.all(server.pool.workers.map((worker) => worker.dump()));
-  return dumps.reduce((sum, dump) => sum + dump.routerIds.length, 0);
 }
 
 /** A narrow RTC range: the phone leg's socket must land in it. */

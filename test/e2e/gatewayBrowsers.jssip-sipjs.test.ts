@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { eventually, participants } from '../support/sipCalls.js';
-import { browserToneFile, stopSipE2e } from '../support/sipE2e.js';
+import { browserToneFile, routerCount, stopSipE2e } from '../support/sipE2e.js';
 import { SipWebPhone, type SipLibrary } from '../support/SipWebPhone.js';
 import { startTestServer } from '../support/testServer.js';
 import { writeToneWav } from '../support/toneWav.js';
@@ -12,12 +12,6 @@ const CALLER_HZ = 1000;
 const CALLEE_HZ = 700;
 const HZ_TOLERANCE = 25;
 const USERS = [{ username: 'alice', password: 'alice-secret' }, { username: 'carol', password: 'carol-secret' }];
-
-/** Routers alive in the server's mediasoup workers (a worker dump lists them). */
-async function routerCount(server: ConfluxServer): Promise<number> {
-  const dumps = await Promise.all(server.pool.workers.map((worker) => worker.dump()));
-  return dumps.reduce((sum, dump) => sum + dump.routerIds.length, 0);
-}
 
 describe.each<[SipLibrary, SipLibrary]>([['jssip', 'sip.js'], ['sip.js', 'jssip']])(
   'browser-to-browser SIP call: %s calls %s, both in Chromium over WebSocket', (callerLibrary, calleeLibrary) => {

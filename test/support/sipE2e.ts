@@ -87,3 +87,9 @@ export async function stopSipE2e({ workDir, server, browser, phones, webPhones =
   await server?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }
+
+/** Routers alive in the server's mediasoup workers (a worker dump lists them): none once every call's private room is gone. */
+export async function routerCount(server: ConfluxServer): Promise<number> {
+  const dumps = await Promise.all(server.pool.workers.map((worker) => worker.dump()));
+  return dumps.reduce((sum, dump) => sum + dump.routerIds.length, 0);
+}

@@ -34,7 +34,7 @@ describe('npm start', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       // The README's way to the key: the one the server generated in its data directory, found through the same config.
-      const key = execFileSync('npm', ['run', '--silent', 'api-key'], { env: { ...userEnv, CONFLUX_CONFIG: join(dir, 'config.json') }, encoding: 'utf8' }).trim();
+      const key = execFileSync('npx', ['--no-install', 'conflux', 'api-key'], { env: { ...userEnv, CONFLUX_CONFIG: join(dir, 'config.json') }, encoding: 'utf8' }).trim();
       expect(key).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect((await fetch(`http://127.0.0.1:${PORT}/api/v1/rooms`, { headers: { Authorization: `Bearer ${key}` } })).status).toBe(200);
       npm.kill('SIGTERM');
