@@ -12,7 +12,7 @@ import { detectAnnouncedAddress, maskSecrets, type Config } from './config/Confi
 import { loadOrCreateSecrets } from './config/secrets.js';
 import { NotFoundError } from './errors.js';
 import { ClientBundle, CLIENT_APP_DIR } from './http/ClientBundle.js';
-import { configureLogging, createLogger } from './logging/Logger.js';
+import { configureLogging, createLogger, wantsPrettyLogs } from './logging/Logger.js';
 import { Metrics } from './metrics/Metrics.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import type { TransportListenConfig } from './rooms/RoomTypes.js';
@@ -65,8 +65,8 @@ export class ConfluxServer {
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
   static async start(config: Config): Promise<ConfluxServer> {
-    configureLogging(config.log.level);
-    logger.info({ config: maskSecrets(config) }, 'starting');
+    configureLogging(config.log.level, wantsPrettyLogs(config.log.pretty));
+    logger.debug({ config: maskSecrets(config) }, 'starting');
     const auth = { ...config.auth };
     if (!auth.apiKey || !auth.jwtSecret) {
       const { secrets, file, created } = loadOrCreateSecrets(config.dataDir);
@@ -164,7 +164,6 @@ async function startSip(config: Config, rooms: RoomRegistry, store: SipConfigSto
       maxConnectionsPerSource: sip.connections.perSource, silentTimeoutMs: sip.connections.silentSeconds * 1000,
     },
   }, createLogger('sip'));
-  logger.info({ ports: sipServer.ports, domain: sip.domain }, 'SIP listening');
   const calls = new SipCallManager({
     ua: sipServer.userAgent, rooms, store, mediaListenIp: rtc.listenIp, mediaAnnouncedAddress: announcedAddress,
     mediaTimeoutSeconds: sip.mediaTimeoutSeconds, pinTimeoutSeconds: sip.pinTimeoutSeconds,

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/Config.js';
 import type { ConfluxServer } from './ConfluxServer.js';
-import { createLogger } from './logging/Logger.js';
+import { createLogger, wantsPrettyLogs } from './logging/Logger.js';
+import { startupBlock } from './startupBlock.js';
 import { startupFailureLine } from './startupFailure.js';
 import { resolveMediasoupWorkerBin } from './workers/mediasoupWorkerBin.js';
 
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     if (config.log.level === 'debug' || config.log.level === 'trace') console.error(error);
     process.exit(2);
   }
-  logger.info(`web client at ${server.httpUrl}/`);
+  // For a person at a terminal, one block; otherwise the `listening` log line says where the server is.
+  if (wantsPrettyLogs(config.log.pretty)) process.stdout.write(startupBlock({ httpUrl: server.httpUrl, sipPorts: server.sip?.ports ?? null }, config));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

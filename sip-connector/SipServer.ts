@@ -71,7 +71,8 @@ export class SipServer {
 
   /** Binds the configured transports and starts answering. INVITEs are rejected 404 until `userAgent.onInvite` is set. */
   static async start(options: SipServerOptions, logger: SipLogger): Promise<SipServer> {
-    const log = logger.child({ component: 'sip' });
+    // The caller's logger names the component (the server's is `sip`): a child binding would repeat the key.
+    const log = logger;
     const host = options.host ?? '0.0.0.0';
     const advertised = options.advertisedHost ?? advertisedAddress(host);
     const transport = new TransportLayer(log, advertised, {}, options.rateLimit);
@@ -110,7 +111,7 @@ export class SipServer {
     });
     const server = new SipServer(transport, transactions, userAgent, registrar, authGuard, log);
     userAgent.onInvite((call) => call.reject(404));
-    log.info({ ports: server.ports, advertised }, 'SIP server listening');
+    log.info({ ports: server.ports, advertised, domain: options.domain }, 'SIP listening');
     return server;
   }
 

@@ -138,7 +138,8 @@ export const ConfigSchema = z.strictObject({
   dataDir: z.string().default('data'),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    pretty: z.boolean().default(false),
+    /** One readable line per event instead of JSON; `auto`: when stdout is a terminal. */
+    pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   }).prefault({}),
 });
 

@@ -80,4 +80,55 @@ describe('npm start', () => {
     expect(missingCert.code).toBe(2);
     expect(missingCert.stderr.trim()).toBe(`file not found: ${join(dir, 'none.pem')}; check the paths in the configuration (TLS certFile/keyFile, dataDir)`);
   }, 90_000);
+
+  /** Runs the server with `config` until its stdout has `ready` (or 30 s), then stops it; resolves with that stdout. */
+  async function startedOutput(config: object, ready: RegExp): Promise<string> {
+    const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({
+      http: { host: '127.0.0.1', port: PORT + 2, serveClient: false }, rtc: { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1' },
+      sip: { host: '127.0.0.1', udpPort: PORT + 3, tcpPort: null, domain: 'example.test' }, dataDir: join(dir, 'data-out'), mediasoup: { numWorkers: 1 },
+      ...config,
+    }));
+    // The level is the file's: the test runner's CONFLUX_LOG_LEVEL would override it.
+    const { CONFLUX_LOG_LEVEL: _level, ...env } = process.env;
+    const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { env: { ...env, CONFLUX_CONFIG: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30_000);
+      server.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (ready.test(stdout)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    return stdout;
+  }
+
+  it('prints one block and a readable line per event for a person, JSON lines with each field once otherwise', async () => {
+    const human = await startedOutput({ log: { level: 'info', pretty: true } }, /CLI +npx conflux --help\n/);
+    expect(human).toContain([
+      'conflux is ready',
+      `  REST API     http://127.0.0.1:${PORT + 2}/api/v1   (OpenAPI: http://127.0.0.1:${PORT + 2}/openapi.json)`,
+      `  SIP          udp ${PORT + 3} (domain example.test)`,
+      `  API key      npx conflux api-key   (kept in ${join(dir, 'data-out', 'secrets.json')})`,
+      '  CLI          npx conflux --help',
+    ].join('\n'));
+    expect(human).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: server: listening \{"url":/m);
+    expect(human.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+
+    const machine = await startedOutput({ log: { level: 'info', pretty: false } }, /"msg":"listening"/);
+    const lines = machine.trim().split('\n');
+    expect(lines.every((line) => line.startsWith('{'))).toBe(true);
+    const sip = lines.find((line) => line.includes('"msg":"SIP listening"'));
+    expect(sip, machine).toBeDefined();
+    expect(sip!.match(/"component"/g)).toHaveLength(1);
+    expect(JSON.parse(sip!)).toMatchObject({ component: 'sip', ports: { udp: PORT + 3 }, domain: 'example.test' });
+    // The whole configuration is a debug line, not an info one; no block for a log collector.
+    expect(machine).not.toMatch(/"msg":"starting"|conflux is ready/);
+  }, 90_000);
 });
+
