@@ -11,6 +11,7 @@ import { createRestApi, jsonErrorHandler } from './api/RestApi.js';
 import { detectAnnouncedAddress, maskSecrets, type Config } from './config/Config.js';
 import { loadOrCreateSecrets } from './config/secrets.js';
 import { NotFoundError } from './errors.js';
+import { apiDocs } from './http/apiDocs.js';
 import { ClientBundle, CLIENT_APP_DIR } from './http/ClientBundle.js';
 import { configureLogging, createLogger, wantsPrettyLogs } from './logging/Logger.js';
 import { Metrics } from './metrics/Metrics.js';
@@ -215,6 +216,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
   app.get('/openapi.json', (_request, response) => {
     response.json(openApi);
   });
+  app.use('/docs', apiDocs());
   app.use('/api/v1', createRestApi({
     rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute,
     guestRoomsPerSource: config.auth.guestRoomsPerSource, sipConfig, events,

@@ -21,7 +21,7 @@ export function startupBlock(server: StartedServer, config: Config): string {
   const lines = [
     'conflux is ready',
     ...(config.http.serveClient ? [`  web client   ${url}/`] : []),
-    `  REST API     ${url}/api/v1   (OpenAPI: ${url}/openapi.json)`,
+    `  REST API     ${url}/api/v1   (docs: ${url}/docs, OpenAPI: ${url}/openapi.json)`,
     `  SIP          ${sip}`,
     `  API key      npx conflux api-key   (${key})`,
     '  CLI          npx conflux --help',

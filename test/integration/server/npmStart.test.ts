@@ -112,7 +112,7 @@ describe('npm start', () => {
     const human = await startedOutput({ log: { level: 'info', pretty: true } }, /CLI +npx conflux --help\n/);
     expect(human).toContain([
       'conflux is ready',
-      `  REST API     http://127.0.0.1:${PORT + 2}/api/v1   (OpenAPI: http://127.0.0.1:${PORT + 2}/openapi.json)`,
+      `  REST API     http://127.0.0.1:${PORT + 2}/api/v1   (docs: http://127.0.0.1:${PORT + 2}/docs, OpenAPI: http://127.0.0.1:${PORT + 2}/openapi.json)`,
       `  SIP          udp ${PORT + 3} (domain example.test)`,
       `  API key      npx conflux api-key   (kept in ${join(dir, 'data-out', 'secrets.json')})`,
       '  CLI          npx conflux --help',
