@@ -36,11 +36,72 @@ const ROUTE_ORDER = 'Where an inbound call goes, in this order. (1) A registered
   + '(2) Any other call must match an inbound trunk (403/407); the first `trunk-to-user` route that takes the called number sends it '
   + 'to a registered user (its `user`, or the user named by the called number; 480 when offline); (3) else the dispatch rules pick a room.';
 
-/** OpenAPI 3.1 description of the REST API, served at `/openapi.json`. */
+/** The tag of a path: what part of the server it manages. */
+function tagOf(path: string): string {
+  if (path.startsWith('/rooms/{room}/participants')) return 'Participants';
+  if (path.startsWith('/rooms')) return 'Rooms';
+  if (path.endsWith('tokens')) return 'Tokens';
+  if (path.includes('-trunks')) return 'SIP trunks';
+  if (path.startsWith('/sip/dispatch-rules')) return 'Dispatch rules';
+  if (path.startsWith('/sip/routes')) return 'Routes';
+  if (path.startsWith('/sip/')) return 'Calls';
+  if (path === '/events') return 'Events';
+  return 'Operations';
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** `getRoomsByRoomParticipants` for GET /rooms/{room}/participants: unique, stable, derived from the route. */
+function operationIdOf(method: string, path: string): string {
+  const words = path.split('/').filter(Boolean).map((segment) => {
+    const param = /^\{(.+)\}$/.exec(segment);
+    const word = (param ? param[1]! : segment).split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+    return param ? `By${word}` : word;
+  });
+  return `${method}${words.join('')}`;
+}
+
+/** Gives every operation its tag and operationId, unless it has its own. */
+function tagged(paths: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of METHODS) {
+      const operation = item[method] as Record<string, unknown> | undefined;
+      if (!operation) continue;
+      operation.tags ??= [tagOf(path)];
+      operation.operationId ??= operationIdOf(method, path);
+    }
+  }
+  return paths;
+}
+
+/** The server's own endpoints, outside `/api/v1`. */
+const ROOT = [{ url: '/' }];
+const OPERATIONS_PATHS = {
+  '/healthz': {
+    servers: ROOT,
+    get: { summary: 'Liveness: the process answers', security: [], responses: { 200: ok('{"status":"ok"}') } },
+  },
+  '/readyz': {
+    servers: ROOT,
+    get: {
+      summary: 'Readiness: `ready`, `degraded` (a dead mediasoup worker\'s replacement is starting) or `not ready` (503), with each worker',
+      security: [], responses: { 200: ok('{status, expectedWorkers, workers: [{pid, routers}]}'), 503: ok('No worker is alive') },
+    },
+  },
+  '/metrics': {
+    servers: ROOT,
+    get: {
+      summary: 'Prometheus metrics (text exposition format)',
+      responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: error },
+    },
+  },
+};
+
+/** OpenAPI 3.1 description of the REST API, served at `/openapi.json` and shown at `/docs`. */
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: 'conflux', version: '1', description: 'Rooms, participants and join tokens of a conflux media server.' },
+    info: { title: 'conflux', version: '1', description: 'Rooms, participants, join tokens, SIP trunks, rules, routes and calls of a conflux media server.' },
     servers: [{ url: '/api/v1' }],
     security: [{ apiKey: [] }, { bearer: [] }],
     components: {
@@ -55,7 +116,12 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
-    paths: {
+    tags: [
+      { name: 'Rooms' }, { name: 'Participants' }, { name: 'Tokens' }, { name: 'SIP trunks' }, { name: 'Dispatch rules' },
+      { name: 'Routes', description: ROUTE_ORDER }, { name: 'Calls' }, { name: 'Events' }, { name: 'Operations' },
+    ],
+    paths: tagged({
+      ...OPERATIONS_PATHS,
       ...crud('/sip/inbound-trunks', 'inbound trunk', InboundTrunkInput),
       ...crud('/sip/outbound-trunks', 'outbound trunk', OutboundTrunkInput),
       ...crud('/sip/dispatch-rules', 'dispatch rule', DispatchRuleInput),
@@ -124,9 +190,9 @@ export function openApiDocument(): Record<string, unknown> {
       '/guest-tokens': {
         post: {
           summary: 'Guest join token for the web page (no API key; only when guest join is enabled)', security: [],
-          requestBody: json(GuestTokenBody), responses: { 201: ok('Token'), 400: error, 403: error },
+          requestBody: json(GuestTokenBody), responses: { 201: ok('Token'), 400: error, 403: error, 429: error },
         },
       },
-    },
+    }),
   };
 }
