@@ -214,7 +214,8 @@ calls.command('dial').description('call a phone into a room; waits for the answe
       room: options.room, to: options.to, ...(options.trunk ? { trunkId: options.trunk } : {}),
       ...(options.name ? { displayName: options.name } : {}), ...(options.ringTimeout ? { ringTimeoutSeconds: options.ringTimeout } : {}),
     });
-    print(result, () => `${result.outcome}: ${String(result.call.id)}${result.call.status ? ` (SIP ${String(result.call.status)})` : ''}\n`);
+    const { status, reason } = result.call;
+    print(result, () => `${result.outcome}: ${String(result.call.id)}${status ? ` (SIP ${String(status)}${reason ? `: ${String(reason)}` : ''})` : ''}\n`);
     if (result.outcome !== 'answered') process.exitCode = EXIT.refused;
   });
 calls.command('hangup <id>').description('end a call').action(async (id: string) => {

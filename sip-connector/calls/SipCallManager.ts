@@ -477,6 +477,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       sip.once('failed', (status, reason) => {
         const outcome = outcomeOf(status);
         call.info.status = status;
+        call.info.reason = reason;
         this.#logger.info({ callId: sip.callId, status, reason, outcome }, 'dial-out did not connect');
         void this.#end(call, outcome).then(() => resolve({ call: this.get(call.info.id), outcome }));
       });
@@ -535,7 +536,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     from: string, to: string): SipCallInfo {
     return {
       id, direction, room, trunkId, ruleId, from, to, state: 'ringing', participantId: null, codec: null, onHold: false,
-      startedAt: new Date().toISOString(), answeredAt: null, endedAt: null, endReason: null, status: null,
+      startedAt: new Date().toISOString(), answeredAt: null, endedAt: null, endReason: null, status: null, reason: null,
     };
   }
 

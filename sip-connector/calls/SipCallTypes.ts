@@ -29,6 +29,8 @@ export interface SipCallInfo {
   endReason: string | null;
   /** The final SIP status of a call that never connected. */
   status: number | null;
+  /** Its reason phrase, or why the INVITE could not be sent (e.g. `dns: sip.example.net not found (ENOTFOUND)`). */
+  reason: string | null;
 }
 
 export type SipCallManagerEvents = {

@@ -10,6 +10,13 @@ import type { ClientTransaction } from './TransactionLayer.js';
 import type { Destination } from './TransportTypes.js';
 import type { UserAgent } from './UserAgent.js';
 
+/** Why an INVITE could not leave, as the failure's reason: a name that does not resolve, or the socket's error. */
+function unsentReason(err: Error): string {
+  const { code, hostname } = err as NodeJS.ErrnoException & { hostname?: string };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'ENODATA') return `dns: ${hostname ?? 'the host'} not found (${code})`;
+  return `cannot send: ${err.message}`;
+}
+
 /** A call we place (UAC side of INVITE, RFC 3261 §13.2), including forked early dialogs and 100rel. */
 export class OutgoingCall extends Call {
   readonly invite: SipRequest;
@@ -52,7 +59,7 @@ export class OutgoingCall extends Call {
     this.log.info({ to: this.invite.uri.toString() }, 'placing call');
     this.send(this.invite).catch((err: Error) => {
       this.log.warn({ err: err.message }, 'INVITE could not be sent');
-      this.fail(503, 'Service Unavailable');
+      this.fail(503, unsentReason(err));
     });
     if (this.opts.noAnswerTimeoutMs) {
       this.noAnswerTimer = setTimeout(() => { void this.cancel(); }, this.opts.noAnswerTimeoutMs);

@@ -110,12 +110,19 @@ describe('the conflux CLI against a running server', () => {
   });
 
   it('lists calls and registrations, and refuses a bad dial-out, hang-up or key press with the reason', async () => {
-    expect(await json(['calls', 'list'])).toEqual({ calls: [] });
+    expect(await json(['calls', 'list', '--active'])).toEqual({ calls: [] });
     expect(await json(['registrations'])).toEqual({ registrations: [] });
     const dial = await remote(['calls', 'dial', '--room', 'lobby', '--to', '+15550100', '--trunk', 'nope']);
     expect(dial.code).toBe(1);
     expect(dial.stderr).toMatch(/POST \/sip\/calls: 404 .*nope/);
     expect((await remote(['calls', 'hangup', 'no-such-call'])).stderr).toMatch(/404/);
+    // A trunk whose host does not resolve: the call fails, and the answer says why.
+    expect((await remote(['trunks', 'outbound', 'create', '--data', '{"id":"nowhere","name":"nowhere","host":"sip.example.invalid","fromNumber":"1"}'])).code).toBe(0);
+    const unresolved = await remote(['calls', 'dial', '--room', 'lobby', '--to', '+15550100', '--trunk', 'nowhere']);
+    expect(unresolved.code).toBe(1);
+    expect(unresolved.stdout).toMatch(/^failed: \S+ \(SIP 503: dns: sip\.example\.invalid not found \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\)\)\n$/);
+    const listed = await json<{ calls: Array<{ trunkId: string; reason: string; endReason: string }> }>(['calls', 'list']);
+    expect(listed.calls.find((call) => call.trunkId === 'nowhere')).toMatchObject({ endReason: 'failed', reason: expect.stringMatching(/^dns: /) });
     const dtmf = await remote(['calls', 'dtmf', 'no-such-call', 'xyz']);
     expect(dtmf.code).toBe(1);
     expect(dtmf.stderr).toMatch(/400 digits: 1-32 of 0-9/);
