@@ -196,6 +196,8 @@ interface HttpAppParts {
 function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip, events }: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
+  app.use(metrics.httpMiddleware());
   app.use((_request, response, next) => {
     response.set('X-Content-Type-Options', 'nosniff');
     next();
@@ -208,7 +210,6 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     const status = pool.status();
     response.status(status.status === 'not ready' ? 503 : 200).json(status);
   });
-  const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
   app.get('/metrics', apiKeyAuth(apiKey), async (_request, response) => {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

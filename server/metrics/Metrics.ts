@@ -1,4 +1,6 @@
-import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import type { NextFunction, Request, Response } from 'express';
+import { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+import { registerMediaMetrics } from './mediaMetrics.js';
 import type { Participant } from '../rooms/Participant.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { WorkerPool } from '../workers/WorkerPool.js';
@@ -58,7 +60,26 @@ export class Metrics {
         }
       },
     });
+    registerMediaMetrics(this.registry, rooms);
+    this.httpDuration = new Histogram({
+      name: 'conflux_http_request_duration_seconds', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
+    });
     if (sip) this.#sipMetrics(sip);
+  }
+
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+
+  /** Express middleware timing each request, labelled with its route's pattern (not its path: no unbounded labels). */
+  httpMiddleware(): (request: Request, response: Response, next: NextFunction) => void {
+    return (request, response, next) => {
+      const end = this.httpDuration.startTimer();
+      response.once('finish', () => {
+        const route = request.route ? `${request.baseUrl}${String((request.route as { path: string }).path)}` : 'unmatched';
+        end({ method: request.method, route, status: String(response.statusCode) });
+      });
+      next();
+    };
   }
 
   #sipMetrics({ server, calls }: SipMetricsSource): void {

@@ -152,6 +152,20 @@ describe('baresip softphones and a headless Chromium in one room through the SIP
     expect(heard?.rms, 'phone tone level at the browser').toBeGreaterThan(BROWSER_MIN_RMS);
     expect(Math.abs(heard!.dominantHz - ALICE.toneHz), `dominant ${heard?.dominantHz} Hz`).toBeLessThan(HZ_TOLERANCE);
 
+    // /metrics sees the media both ways: what the phone and the browser send us, and what we send the browser.
+    const scraped = await (await api(server, 'GET', '/metrics')).text();
+    const sample = (name: string, labels: Record<string, string>) => {
+      const line = scraped.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      return line ? Number(line.split(' ').at(-1)) : NaN;
+    };
+    const browserId = (await participants()).find((p) => p.kind === 'webrtc')!.id;
+    expect(sample('conflux_media_bitrate_bps', { room: ROOM, participant: phone.id, kind: 'audio', direction: 'in' }), scraped).toBeGreaterThan(10_000);
+    expect(sample('conflux_media_bitrate_bps', { room: ROOM, participant: browserId, kind: 'audio', direction: 'in' })).toBeGreaterThan(1000);
+    expect(sample('conflux_media_bitrate_bps', { room: ROOM, participant: browserId, kind: 'audio', direction: 'out' })).toBeGreaterThan(10_000);
+    expect(sample('conflux_media_score', { room: ROOM, participant: browserId, kind: 'video', direction: 'in' })).toBeGreaterThan(0);
+    expect(scraped).toMatch(/^conflux_media_packets_lost_total\{room="phones",participant="[^"]+",kind="audio",direction="in"\} \d+$/m);
+    expect(sample('conflux_http_request_duration_seconds_count', { route: '/api/v1/rooms/:room/participants', method: 'GET', status: '200' })).toBeGreaterThan(0);
+
     // Keep the call up long enough for a steady recording of the browser on the phone.
     await sleep(1_500);
     alice.hangup();
