@@ -141,8 +141,11 @@ describe('a mediasoup worker dies under a room with a phone in it: the phone sta
     expect((await browserHearsPhone(first!.id))?.rms).toBeGreaterThan(0.05);
 
     await killRoomWorker(server);
-    await browser.waitForStatus('joined', 20_000);
-    expect(await browser.page.evaluate(() => (window as unknown as { conflux: AppHook }).conflux.reconnects)).toBe(1);
+    // The page may still say `joined` before its removal arrives: wait for it to have rejoined.
+    await browser.page.waitForFunction(() => {
+      const hook = (window as unknown as { conflux: AppHook }).conflux;
+      return hook.reconnects === 1 && hook.status === 'joined';
+    }, undefined, { timeout: 20_000 });
     await sendToneUnprocessed(browser);
     // The phone is back as a new participant of the rebuilt room, on the same call.
     const again = await eventually(phoneIn, (p) => p !== undefined && p.id !== first!.id && p.producers.length === 1, 10_000, 'the phone back in the room');
