@@ -5,7 +5,8 @@ import type { SipServer } from '../../../sip-connector/SipServer.js';
 import { pcmuSdp, scratchDir, spawnPeer, startStack, stopAllPeers, waitFor } from './peers.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/sip/sipp');
-const SIPP_BASE = ['-i', '127.0.0.1', '-mi', '127.0.0.1', '-nostdin', '-timeout', '20s', '-timeout_error'];
+/** What every SIPp run here takes: loopback, no keyboard, and a failing exit once `seconds` have passed. */
+const sippBase = (seconds = 20) => ['-i', '127.0.0.1', '-mi', '127.0.0.1', '-nostdin', '-timeout', `${seconds}s`, '-timeout_error'];
 
 let stack: SipServer;
 const events: string[] = [];
@@ -24,9 +25,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Runs SIPp to completion and returns exit code and output. */
-async function sipp(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
-  const peer = spawnPeer('sipp', [...args, ...SIPP_BASE], { cwd: scratchDir('sipp'), timeoutMs });
+/** Runs SIPp to completion (SIPp itself gives up after `sippSeconds`) and returns exit code and output. */
+async function sipp(args: string[], timeoutMs = 30_000, sippSeconds = 20): Promise<{ code: number | null; out: string }> {
+  const peer = spawnPeer('sipp', [...args, ...sippBase(sippSeconds)], { cwd: scratchDir('sipp'), timeoutMs });
   const code = await peer.exited;
   return { code, out: peer.output() };
 }
@@ -42,9 +43,10 @@ describe('SIPp as caller (uac) against the stack', () => {
     expect(code, out).toBe(0);
   });
 
+  // A 30 % loss each way can take a call through many backed-off retransmissions (up to 4 s apart): SIPp gets 90 s.
   it('recovers from lost INVITEs and lost 200s (2xx retransmission by the UAS core)', async () => {
     const { code, out } = await sipp(['-sf', resolve(FIXTURES, 'uac-lossy.xml'), `127.0.0.1:${stack.ports.udp}`,
-      '-s', 'room', '-p', '26003', '-m', '6', '-r', '10', '-l', '6']);
+      '-s', 'room', '-p', '26003', '-m', '6', '-r', '10', '-l', '6'], 100_000, 90);
     expect(code, out).toBe(0);
   });
 
@@ -69,7 +71,7 @@ describe('the stack as caller against SIPp (uas)', () => {
   for (const transport of ['udp', 'tcp'] as const) {
     it(`places a call over ${transport.toUpperCase()}, gets the answer and hangs up with BYE`, async () => {
       const port = transport === 'udp' ? 26011 : 26012;
-      const peer = spawnPeer('sipp', ['-sn', 'uas', '-p', String(port), '-m', '1', ...(transport === 'tcp' ? ['-t', 't1'] : []), ...SIPP_BASE],
+      const peer = spawnPeer('sipp', ['-sn', 'uas', '-p', String(port), '-m', '1', ...(transport === 'tcp' ? ['-t', 't1'] : []), ...sippBase()],
         { cwd: scratchDir('sipp-uas'), timeoutMs: 30_000 });
       await new Promise((r) => setTimeout(r, 300));
       const call = stack.userAgent.sendInvite(`sip:service@127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`, pcmuSdp(41002));
@@ -92,7 +94,7 @@ describe('the stack as caller against SIPp (uas)', () => {
     const calls = 4;
     // Random losses may stack up (an INVITE lost four times in a row waits 7.5 s for its fifth copy): SIPp gets
     // 90 s rather than the usual 20, so that it is never gone while a call of the test is still being retried.
-    const lossyBase = SIPP_BASE.map((arg) => (arg === '20s' ? '90s' : arg));
+    const lossyBase = sippBase(90);
     const peer = spawnPeer('sipp', ['-sf', resolve(FIXTURES, 'uas-lossy.xml'), '-p', String(port), '-m', String(calls), ...lossyBase],
       { cwd: scratchDir('sipp-uas'), timeoutMs: 100_000 });
     await new Promise((r) => setTimeout(r, 300));
