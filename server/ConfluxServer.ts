@@ -12,6 +12,7 @@ import { detectAnnouncedAddress, maskSecrets, type Config } from './config/Confi
 import { loadOrCreateSecrets } from './config/secrets.js';
 import { NotFoundError } from './errors.js';
 import { apiDocs } from './http/apiDocs.js';
+import { localHttpUrl } from './cli/localServer.js';
 import { ClientBundle, CLIENT_APP_DIR } from './http/ClientBundle.js';
 import { configureLogging, createLogger, wantsPrettyLogs } from './logging/Logger.js';
 import { Metrics } from './metrics/Metrics.js';
@@ -109,10 +110,7 @@ export class ConfluxServer {
 
   /** Base URL of the HTTP server (loopback when bound to all interfaces). */
   get httpUrl(): string {
-    const { port } = this.httpServer.address() as AddressInfo;
-    const host = ['0.0.0.0', '::'].includes(this.config.http.host) ? '127.0.0.1' : this.config.http.host;
-    const scheme = this.config.http.tls ? 'https' : 'http';
-    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return localHttpUrl(this.config.http, (this.httpServer.address() as AddressInfo).port);
   }
 
   /** Removes everyone, stops the workers and the listeners. */

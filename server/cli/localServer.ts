@@ -12,10 +12,14 @@ export interface LocalServer {
 
 const ANY_ADDRESS = new Set(['0.0.0.0', '::', '']);
 
+/** The URL of the server's HTTP listener on `port` as seen from this machine: loopback when it binds every interface. */
+export function localHttpUrl(http: Pick<Config['http'], 'host' | 'tls'>, port: number): string {
+  const address = ANY_ADDRESS.has(http.host) ? '127.0.0.1' : http.host.includes(':') ? `[${http.host}]` : http.host;
+  return `${http.tls ? 'https' : 'http'}://${address}:${port}`;
+}
+
 /** The local server (throws ConfigError on a configuration the server itself would refuse). */
 export function localServer(config: Config = loadConfig()): LocalServer {
-  const { host, port, tls } = config.http;
-  const address = ANY_ADDRESS.has(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const { secrets, file } = readStoredSecrets(config.dataDir);
-  return { url: `${tls ? 'https' : 'http'}://${address}:${port}`, apiKey: config.auth.apiKey || secrets?.apiKey || null, keyFile: file };
+  return { url: localHttpUrl(config.http, config.http.port), apiKey: config.auth.apiKey || secrets?.apiKey || null, keyFile: file };
 }
