@@ -116,10 +116,6 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     return best;
   }
 
-  get ready(): boolean {
-    return !this.#closed && this.#workers.length > 0;
-  }
-
   /** Each live worker, and whether the pool is whole, short of workers, or has none. */
   status(): PoolStatus {
     const alive = this.#closed ? 0 : this.#workers.length;

@@ -8,6 +8,59 @@ const FIXTURES = resolve(import.meta.dirname, '../../fixtures/sip/sipp');
 /** What every SIPp run here takes: loopback, no keyboard, and a failing exit once `seconds` have passed. */
 const sippBase = (seconds = 20) => ['-i', '127.0.0.1', '-mi', '127.0.0.1', '-nostdin', '-timeout', `${seconds}s`, '-timeout_error'];
 
+/**
+ * A UDP hop between the stack and a peer on `peerPort` that drops the first copy, per call, of each kind of
+ * message named in `dropFirst` ('INVITE', '200 INVITE', …) and counts the copies of every kind it sees.
+ */
+class DroppingRelay {
+  readonly #copies = new Map<string, Map<string, number>>();
+  #stack: { address: string; port: number } | null = null;
+
+  private constructor(private readonly socket: dgram.Socket, private readonly peerPort: number, private readonly dropFirst: Set<string>) {
+    socket.on('message', (msg, from) => this.#relay(msg, from));
+  }
+
+  static async start(peerPort: number, dropFirst: Set<string>): Promise<DroppingRelay> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    return new DroppingRelay(socket, peerPort, dropFirst);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** How many copies of each kind of message of `callId` crossed (or were dropped). */
+  copies(callId: string): Map<string, number> {
+    return this.#copies.get(callId) ?? new Map();
+  }
+
+  summary(): string {
+    return [...this.#copies].map(([id, kinds]) => `${id}: ${[...kinds].map(([k, n]) => `${k}×${n}`).join(', ')}`).join('; ');
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  #relay(msg: Buffer, from: dgram.RemoteInfo): void {
+    const text = msg.toString('latin1');
+    const firstLine = text.slice(0, text.indexOf('\r\n'));
+    const callId = /^Call-ID:\s*(\S+)/im.exec(text)?.[1] ?? '';
+    const cseqMethod = /^CSeq:\s*\d+\s+(\S+)/im.exec(text)?.[1] ?? '';
+    const kind = firstLine.startsWith('SIP/2.0 ') ? `${firstLine.split(' ')[1]} ${cseqMethod}` : firstLine.split(' ')[0] as string;
+    const kinds = this.#copies.get(callId) ?? new Map<string, number>();
+    this.#copies.set(callId, kinds);
+    const copy = (kinds.get(kind) ?? 0) + 1;
+    kinds.set(kind, copy);
+    const fromPeer = from.port === this.peerPort;
+    if (!fromPeer) this.#stack = { address: from.address, port: from.port };
+    if (copy === 1 && this.dropFirst.has(kind)) return;
+    const to = fromPeer ? this.#stack : { address: '127.0.0.1', port: this.peerPort };
+    if (to) this.socket.send(msg, to.port, to.address);
+  }
+}
+
 let stack: SipServer;
 const events: string[] = [];
 
@@ -92,23 +145,31 @@ describe('the stack as caller against SIPp (uas)', () => {
   it('completes calls on a lossy path (INVITE retransmission by timer A, ACK re-sent for 2xx retransmissions)', async () => {
     const port = 26013;
     const calls = 4;
-    // Random losses may stack up (an INVITE lost four times in a row waits 7.5 s for its fifth copy): SIPp gets
-    // 90 s rather than the usual 20, so that it is never gone while a call of the test is still being retried.
-    const lossyBase = sippBase(90);
-    const peer = spawnPeer('sipp', ['-sf', resolve(FIXTURES, 'uas-lossy.xml'), '-p', String(port), '-m', String(calls), ...lossyBase],
-      { cwd: scratchDir('sipp-uas'), timeoutMs: 100_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < calls; i++) {
-      // Bounded: a call left in Proceeding by the random losses gives up (CANCEL) instead of holding the suite.
-      const call = stack.userAgent.sendInvite(`sip:service@127.0.0.1:${port}`, pcmuSdp(41004), { noAnswerTimeoutMs: 25_000 });
-      await new Promise<void>((res, rej) => {
-        call.once('answered', () => res());
-        call.once('failed', (s, r) => rej(new Error(`${s} ${r}`)));
-      });
-      await new Promise((r) => setTimeout(r, 600));
-      await call.bye();
+    // The path loses the first copy of each call's INVITE, of its 200 OK and of its ACK: the stack must send the
+    // INVITE again (timer A) and answer SIPp's retransmitted 200 with a second ACK. Always, not by chance.
+    const relay = await DroppingRelay.start(port, new Set(['INVITE', '200 INVITE', 'ACK']));
+    const peer = spawnPeer('sipp', ['-sf', resolve(FIXTURES, 'uas-relayed.xml'), '-p', String(port), '-m', String(calls),
+      '-key', 'relay_port', String(relay.port), ...sippBase(40)], { cwd: scratchDir('sipp-uas'), timeoutMs: 50_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < calls; i++) {
+        const call = stack.userAgent.sendInvite(`sip:service@127.0.0.1:${relay.port}`, pcmuSdp(41004), { noAnswerTimeoutMs: 25_000 });
+        await new Promise<void>((res, rej) => {
+          call.once('answered', () => res());
+          call.once('failed', (s, r) => rej(new Error(`${s} ${r}; relayed: ${relay.summary()}`)));
+        });
+        // The first ACK is lost too: SIPp's next 200 must get a second one before the call is hung up.
+        await waitFor(() => (relay.copies(call.callId).get('ACK') ?? 0) >= 2, 8_000, `a second ACK (${relay.summary()})`);
+        await call.bye();
+        const copies = relay.copies(call.callId);
+        expect(copies.get('INVITE'), relay.summary()).toBeGreaterThanOrEqual(2);
+        expect(copies.get('200 INVITE'), relay.summary()).toBeGreaterThanOrEqual(2);
+        expect(copies.get('ACK'), relay.summary()).toBeGreaterThanOrEqual(2);
+      }
+      expect(await peer.exited, peer.output()).toBe(0);
+    } finally {
+      relay.close();
     }
-    expect(await peer.exited, peer.output()).toBe(0);
   });
 
   it('reports a failure status when the callee rejects', async () => {
