@@ -9,7 +9,7 @@ import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { Binding } from '../sip/RegistrarTypes.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import type { UserAgent } from '../sip/UserAgent.js';
-import { inviteBrowser, refuseCaller } from './browserLeg.js';
+import { BrowserRing, refuseCaller, type AnsweredFork } from './browserLeg.js';
 import { GATEWAY_CODECS, newCallInfo, type GatewayCallEvents, type GatewayCallInfo } from './GatewayCall.js';
 import { hopsLeft } from './hopsLeft.js';
 import { identitySafe } from './identitySafe.js';
@@ -52,6 +52,8 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
   readonly #log: Logger;
   #room: Room | null = null;
   #callee: OutgoingCall | null = null;
+  /** The callee's browsers, ringing until one answers. */
+  #ring: BrowserRing<WebRtcMediaLeg> | null = null;
   #callerSide: Side | null = null;
   #calleeSide: Side | null = null;
 
@@ -68,10 +70,10 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
   }
 
   /**
-   * Calls the browser at `binding` with our offer in the codec the caller's `offer` prefers; once it answers,
-   * connects the caller's media and answers it.
+   * Rings the callee's browsers (`bindings`, newest first) with our offer in the codec the caller's `offer`
+   * prefers, each on a leg of its own; once one answers, connects the caller's media and answers it.
    */
-  async start(binding: Binding, offer: WebRtcDescription, callerName: string): Promise<void> {
+  async start(bindings: readonly Binding[], offer: WebRtcDescription, callerName: string): Promise<void> {
     const caller = this.#caller;
     caller.once('failed', () => void this.end('cancelled'));
     caller.once('ended', (reason) => void this.end(reason === 'remote-bye' ? 'caller-hangup' : reason));
@@ -87,27 +89,32 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
     this.#room = room;
     if (this.#ended) return;
     const calleeParticipant = this.#join(room, this.info.to, 'outbound');
-    const calleeLeg = await WebRtcMediaLeg.offering(calleeParticipant, this.#context.listen, codec, { video });
-    if (this.#ended) return calleeLeg.close();
     // No RFC 4733 on either side: a browser's keys come as SIP INFO, and go on as INFO.
-    const { call: callee, answered } = inviteBrowser(this.#context.ua, binding, calleeLeg.offer(null), {
-      from: this.info.from, displayName: callerName, maxForwards: hopsLeft(caller), onRinging: () => caller.ring(),
-    });
-    this.#callee = callee;
-    this.info.contactCallId = callee.callId;
-    callee.once('ended', () => void this.end('callee-hangup'));
-    callee.offerHandler = (sdp) => this.#onReoffer('callee', sdp);
-    let answer: string;
+    const ring = await BrowserRing.start(this.#context.ua, bindings,
+      () => WebRtcMediaLeg.offering(calleeParticipant, this.#context.listen, codec, { video }), (leg) => leg.offer(null),
+      { from: this.info.from, displayName: callerName, maxForwards: hopsLeft(caller), onRinging: () => caller.ring() });
+    this.#ring = ring;
+    this.info.contactCallId = ring.forks[0]?.call.callId ?? null;
+    if (this.#ended) return ring.abort();
+    let won: AnsweredFork<WebRtcMediaLeg>;
     try {
-      answer = await answered;
+      won = await ring.answered;
     } catch (error) {
-      calleeLeg.close();
       if (this.#ended) return;
       refuseCaller(caller, error);
       await this.end('callee-failed');
       return;
     }
-    if (this.#ended) return calleeLeg.close();
+    const { call: callee, leg: calleeLeg, answer } = won;
+    if (this.#ended) {
+      // The caller went while the callee answered: the ring left the winner to us.
+      void callee.terminate();
+      return calleeLeg.close();
+    }
+    this.#callee = callee;
+    this.info.contactCallId = callee.callId;
+    callee.once('ended', () => void this.end('callee-hangup'));
+    callee.offerHandler = (sdp) => this.#onReoffer('callee', sdp);
     this.#calleeSide = { dialog: callee, participant: calleeParticipant, leg: calleeLeg };
     await calleeLeg.accept(answer);
     const callerParticipant = this.#join(room, this.info.from, 'inbound');
@@ -189,6 +196,7 @@ export class BrowserBridgeCall extends TypedEmitter<GatewayCallEvents> {
     this.info.endReason = reason;
     this.#log.info({ reason }, 'browser-to-browser call ended');
     const rejectStatus = reason === 'shutdown' ? 503 : 480;
+    this.#ring?.abort();
     await Promise.all([
       this.#caller.state !== 'ended' ? this.#caller.terminate(rejectStatus).catch(() => undefined) : undefined,
       this.#callee && this.#callee.state !== 'ended' ? this.#callee.terminate().catch(() => undefined) : undefined,

@@ -12,7 +12,7 @@ import type { OutgoingCall } from '../sip/OutgoingCall.js';
 import type { UserAgent } from '../sip/UserAgent.js';
 import { TypedEmitter } from '../sip/TypedEmitter.js';
 import { offeredOpusPayloadType, type MediaDirection, type PhoneCodecName } from './PhoneSdp.js';
-import { inviteBrowser, refuseCaller } from './browserLeg.js';
+import { BrowserRing, refuseCaller } from './browserLeg.js';
 import type { SipCallManager } from './SipCallManager.js';
 import type { InboundTrunk } from './SipCallSchemas.js';
 import type { DialHooks, DialOutResult, SipCallInfo } from './SipCallTypes.js';
@@ -115,6 +115,8 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
   #phoneCalled = true;
   /** The INVITE to the browser, when a phone calls one. */
   #browserCall: OutgoingCall | null = null;
+  /** The browsers a phone's call rings, until one answers. */
+  #ring: BrowserRing<WebRtcMediaLeg> | null = null;
   /** The browser's dialog once the call is up: where the phone's keys and holds go. */
   #browserDialog: IncomingCall | OutgoingCall | null = null;
   /** telephone-event of our offer, when we called the browser (its re-offers carry it again). */
@@ -254,9 +256,10 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
 
   /**
    * Takes a phone's call (plain RTP `sip.offer`: a registered phone's, or a trunk's a route sends here) to a
-   * browser's `binding`, answering the phone once the browser answers.
+   * user's browsers (`bindings`, newest first): all ring, the first to answer takes the call, and the phone is
+   * answered once it has.
    */
-  async startToBrowser(binding: Binding, callerName: string, trunk?: InboundTrunk): Promise<void> {
+  async startToBrowser(bindings: readonly Binding[], callerName: string, trunk?: InboundTrunk): Promise<void> {
     const caller = this.#caller;
     // We offer the browser the phone's numbering of Opus, and the room's router uses it too.
     const opusPayloadType = caller.offer ? offeredOpusPayloadType(caller.offer) : null;
@@ -271,17 +274,15 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
       attributes: { 'sip.from': this.info.from, 'sip.to': this.info.to, 'sip.direction': 'outbound', 'sip.media': 'webrtc' },
     });
     this.#browser = participant;
-    let leg: WebRtcMediaLeg | null = null;
     const codecs = GATEWAY_CODECS.filter((name) => !trunk || (trunk.codecs as string[]).includes(name));
     if (codecs.length === 0) throw new UnsupportedError(`trunk ${trunk?.id ?? ''} allows no codec a browser shares (${GATEWAY_CODECS.join(', ')})`);
     const phone = await this.#context.calls.takeCall(caller, room.name, codecs, async (negotiated) => {
-      leg = await WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec);
-      this.#leg = leg;
       this.#browserTelephoneEvent = negotiated.telephoneEvent ?? null;
-      await this.#callBrowser(binding, leg.offer(this.#browserTelephoneEvent), callerName, leg);
+      await this.#callBrowsers(bindings, () => WebRtcMediaLeg.offering(participant, this.#context.listen, negotiated.codec), callerName);
     }, { relay: true, ...(trunk ? { trunk } : {}) });
+    const leg = this.#leg;
     if (this.#ended || !leg) return;
-    await (leg as WebRtcMediaLeg).consume(phoneAudio(room, phone.participantId));
+    await leg.consume(phoneAudio(room, phone.participantId));
     this.info.state = 'active';
     this.info.codec = phone.codec;
     if (this.#browserCall) {
@@ -292,19 +293,33 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.#log.info({ codec: phone.codec }, 'gateway call answered');
   }
 
-  /** INVITEs the browser with our WebRTC offer; resolves once it answers, rejects with its refusal's status. */
-  async #callBrowser(binding: Binding, offer: string, callerName: string, leg: WebRtcMediaLeg): Promise<void> {
-    const { call: out, answered } = inviteBrowser(this.#context.ua, binding, offer, {
+  /**
+   * Rings the browsers with our WebRTC offer, each on a leg of its own; resolves once one has answered (its
+   * leg is the call's from then on), rejects with the refusal the caller should hear when none does.
+   */
+  async #callBrowsers(bindings: readonly Binding[], openLeg: () => Promise<WebRtcMediaLeg>, callerName: string): Promise<void> {
+    const ring = await BrowserRing.start(this.#context.ua, bindings, openLeg, (leg) => leg.offer(this.#browserTelephoneEvent), {
       from: this.info.from, displayName: callerName, maxForwards: hopsLeft(this.#caller), onRinging: () => this.#caller.ring(),
     });
+    this.#ring = ring;
+    this.info.contactCallId = ring.forks[0]?.call.callId ?? null;
+    if (this.#ended) ring.abort();
+    const { call: out, leg, answer } = await ring.answered;
+    if (this.#ended) {
+      // The caller went while the browser answered: the ring left the winner to us.
+      void out.terminate();
+      leg.close();
+      return;
+    }
     this.#browserCall = out;
+    this.#leg = leg;
     this.info.contactCallId = out.callId;
     out.once('ended', () => {
       if (!this.#transferred) void this.end('callee-hangup');
     });
     out.offerHandler = (sdp) => this.#onBrowserReoffer(out, sdp);
     try {
-      await leg.accept(await answered);
+      await leg.accept(answer);
     } catch (error) {
       if (out.state !== 'ended') void out.terminate();
       throw error;
@@ -502,6 +517,7 @@ export class GatewayCall extends TypedEmitter<GatewayCallEvents> {
     this.info.endReason = reason;
     this.#log.info({ reason }, 'gateway call ended');
     if (this.#caller.state !== 'ended') await this.#caller.terminate(reason === 'shutdown' ? 503 : 480).catch(() => undefined);
+    this.#ring?.abort();
     if (this.#browserCall && this.#browserCall.state !== 'ended') await this.#browserCall.terminate().catch(() => undefined);
     this.#leg?.close();
     this.#leg = null;

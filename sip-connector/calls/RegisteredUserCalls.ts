@@ -134,16 +134,15 @@ export class RegisteredUserCalls {
       const from = `sip:${user}@${domain}`;
       const to = `sip:${target}@${domain}`;
       if (webrtc) {
-        // A browser calls the user's phone when it has one, else its newest browser.
+        // A browser calls the user's phone when it has one, else every browser it registered from (they ring together).
         const phone = bindings.find((binding) => !isBrowser(binding));
         if (!phone) {
-          const browser = bindings[0];
-          if (!browser) throw new UnavailableError(`${target} is not registered`);
+          if (bindings.length === 0) throw new UnavailableError(`${target} is not registered`);
           const call = this.#track(sip, new BrowserBridgeCall(sip, from, to, {
             ua: this.#options.ua, rooms: this.#options.rooms, listen: this.#options.listen, logger: log,
           }));
-          log.info({ from: user, to: target, contact: browser.contact.uri.toString(), webrtc: true }, 'browser-to-browser call');
-          return { call, started: call.start(browser, webrtc, callerName) };
+          log.info({ from: user, to: target, contacts: bindings.map((b) => b.contact.uri.toString()), webrtc: true }, 'browser-to-browser call');
+          return { call, started: call.start(bindings, webrtc, callerName) };
         }
         const call = this.#newGatewayCall(sip, from, to, log);
         log.info({ from: user, to: target, contact: phone.contact.uri.toString(), webrtc: true }, 'user call');
@@ -155,17 +154,18 @@ export class RegisteredUserCalls {
 
   /**
    * A phone's call (a registered phone's, or a trunk's a route sends here) to registered user `target`: to
-   * the browser it registered from if there is one, else to its newest phone binding; 480 when it has none.
+   * every browser it registered from (they ring together), else to its newest phone binding; 480 when it has none.
    */
   #phoneToUser(sip: IncomingCall, from: string, target: string, bindings: Binding[], callerName: string, log: Logger, trunk?: InboundTrunk): Started {
     const to = `sip:${target}@${this.#options.registrar.domain}`;
-    const browser = bindings.find(isBrowser);
-    const binding = browser ?? bindings[0];
+    const browsers = bindings.filter(isBrowser);
+    const binding = browsers[0] ?? bindings[0];
     if (!binding) throw new UnavailableError(`${target} is not registered`);
-    log.info({ from, to: target, contact: binding.contact.uri.toString(), browser: browser !== undefined }, 'phone call to a user');
-    if (browser) {
+    log.info({ from, to: target, contacts: (browsers.length > 0 ? browsers : [binding]).map((b) => b.contact.uri.toString()),
+      browser: browsers.length > 0 }, 'phone call to a user');
+    if (browsers.length > 0) {
       const call = this.#newGatewayCall(sip, from, to, log);
-      return { call, started: call.startToBrowser(browser, callerName, trunk) };
+      return { call, started: call.startToBrowser(browsers, callerName, trunk) };
     }
     const call = this.#newPhoneCall(sip, from, to, log);
     return { call, started: call.start(this.#dialBinding(sip, binding, from, callerName), trunk) };
@@ -262,7 +262,9 @@ export class RegisteredUserCalls {
     try {
       const begun = start();
       begun.started.catch((error: unknown) => {
-        log.warn({ err: error }, 'gateway call failed');
+        // A callee's own refusal (busy, declined, offline) is an outcome, not a fault: no stack for it.
+        if (error instanceof ConfluxError && error.sipStatus < 500) log.info({ status: error.sipStatus, reason: error.message }, 'gateway call refused');
+        else log.warn({ err: error }, 'gateway call failed');
         if (!begun.call) {
           sip.reject(error instanceof ConfluxError ? error.sipStatus : 500);
           return;

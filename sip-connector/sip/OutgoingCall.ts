@@ -29,6 +29,8 @@ export class OutgoingCall extends Call {
   private readonly prackedRseq = new Map<string, number>();
   private noAnswerTimer: NodeJS.Timeout | undefined;
   private cancelSent = false;
+  /** The Reason header (RFC 3326) of our CANCEL, when the caller gave one. */
+  private cancelReason: string | undefined;
   /** This call's own credentials (a trunk's), when given. */
   private readonly digest: DigestClient | undefined;
 
@@ -193,10 +195,14 @@ export class OutgoingCall extends Call {
     this.safeEmit('failed', status, reason);
   }
 
-  /** Abandons a call that is not answered yet (CANCEL, §9.1); no effect once answered. */
-  async cancel(): Promise<void> {
+  /**
+   * Abandons a call that is not answered yet (CANCEL, §9.1); no effect once answered. `reason`: the CANCEL's
+   * Reason header (RFC 3326), such as `SIP;cause=200;text="Call completed elsewhere"` for a fork that lost.
+   */
+  async cancel(reason?: string): Promise<void> {
     if (this.state === 'ended' || this.state === 'confirmed') return;
     this.cancelRequested = true;
+    if (reason !== undefined) this.cancelReason ??= reason;
     // §9.1: CANCEL only after a provisional response, else it may overtake the INVITE
     if (this.provisionalSeen) await this.sendCancel();
   }
@@ -212,6 +218,7 @@ export class OutgoingCall extends Call {
     cancel.set('CSeq', `${inv.cseq.seq} CANCEL`);
     for (const r of inv.getAll('Route')) cancel.add('Route', r);
     cancel.add('Via', inv.getAll('Via')[0] as string);
+    if (this.cancelReason) cancel.set('Reason', this.cancelReason);
     const ctx = this.ua.transactions.sendRequest(cancel, this.dest);
     ctx.on('timeout', () => this.fail(408, 'Request Timeout'));
   }

@@ -114,10 +114,15 @@ window.webphone = {
     for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed']) {
       session.on(name, (e) => this.events.push(name + (e && e.response ? ':' + e.response.status_code : '')));
     }
+    session.on('failed', (e) => {
+      if (e.message && e.message.method === 'CANCEL') this.events.push('cancelled:' + (e.message.getHeader('Reason') || ''));
+    });
     session.on('newDTMF', (e) => { if (e.originator === 'remote') this.events.push('dtmf:' + e.dtmf.tone); });
     for (const name of ['sending', 'accepted', 'confirmed']) session.once(name, () => { this.timings[name] = performance.now(); });
   },
   dtmf(digit) { this.session.sendDTMF(digit, { transportType: 'INFO', duration: 160 }); },
+  decline(status) { this.session.terminate({ status_code: status }); },
+  answer() { this.session.answer(this.media); },
   call(target) {
     this.events = [];
     this.timings = { call: performance.now() };
@@ -184,11 +189,14 @@ window.webphone = {
   },
   track(session) {
     this.session = session;
-    session.delegate = { onInfo: (info) => {
-      const signal = /Signal=\\s*([0-9A-D*#])/i.exec(info.request.body || '');
-      if (signal) this.events.push('dtmf:' + signal[1]);
-      info.accept();
-    } };
+    session.delegate = {
+      onInfo: (info) => {
+        const signal = /Signal=\\s*([0-9A-D*#])/i.exec(info.request.body || '');
+        if (signal) this.events.push('dtmf:' + signal[1]);
+        info.accept();
+      },
+      onCancel: (cancel) => this.events.push('cancelled:' + (cancel.request.getHeader('Reason') || '')),
+    };
     session.stateChange.addListener((state) => {
       if (state === SIP.SessionState.Established) this.events.push('confirmed');
       if (state === SIP.SessionState.Terminated) this.events.push('ended');
@@ -207,6 +215,8 @@ window.webphone = {
       } }).catch((error) => resolve('failed:' + error.message));
     });
   },
+  decline(status) { this.session.reject({ statusCode: status }); },
+  answer() { this.session.accept(this.options); },
   hangup() {
     if (!this.session) return;
     if (this.session.state === SIP.SessionState.Established) this.session.bye();
@@ -343,6 +353,16 @@ export class SipWebPhone {
   /** Presses a key on the call: SIP INFO (application/dtmf-relay), as both libraries send it. */
   dtmf(digit: string): Promise<void> {
     return this.page.evaluate((d) => (window as never as { webphone: { dtmf: (x: string) => void } }).webphone.dtmf(d), digit);
+  }
+
+  /** Refuses the call that is ringing with `status` (486 busy, 603 decline, …). */
+  decline(status: number): Promise<void> {
+    return this.page.evaluate((code) => (window as never as { webphone: { decline: (s: number) => void } }).webphone.decline(code), status);
+  }
+
+  /** Answers the call that is ringing. */
+  answer(): Promise<void> {
+    return this.page.evaluate(() => (window as never as { webphone: { answer: () => void } }).webphone.answer());
   }
 
   /** Answers every call that comes in from now on. */
