@@ -94,11 +94,14 @@ export class ConfluxServer {
     const sip = config.sip.enabled ? await startSip(config, rooms, sipConfig, listen) : null;
     const events = new EventStream(config.webhooks.url ? { url: config.webhooks.url, secret: config.webhooks.secret } : null);
     events.attach(rooms, sip?.calls ?? null);
-    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip, events });
+    const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
+    const app = createHttpApp(config, { apiKey: auth.apiKey, pool, rooms, tokens, sipConfig, sip, events, metrics });
     const httpServer = config.http.tls
       ? https.createServer({ cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) }, app)
       : http.createServer(app);
-    const signalling = new SignallingServer(httpServer, { rooms, tokens, listen, autoCreateRooms: config.rooms.autoCreate });
+    const signalling = new SignallingServer(httpServer, {
+      rooms, tokens, listen, autoCreateRooms: config.rooms.autoCreate, onJoinRefused: (reason) => metrics.joinFailures.inc({ reason }),
+    });
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
@@ -189,12 +192,13 @@ interface HttpAppParts {
   sipConfig: SipConfigStore;
   sip: SipParts | null;
   events: EventStream;
+  metrics: Metrics;
 }
 
-function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip, events }: HttpAppParts): Express {
+function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig, sip, events, metrics }: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
-  const metrics = new Metrics(rooms, pool, sip ? { server: sip.server, calls: sip.calls } : null);
+  const onKeyRefused = (reason: string) => metrics.authFailures.inc({ surface: 'api', reason });
   app.use(metrics.httpMiddleware());
   app.use((_request, response, next) => {
     response.set('X-Content-Type-Options', 'nosniff');
@@ -208,7 +212,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
     const status = pool.status();
     response.status(status.status === 'not ready' ? 503 : 200).json(status);
   });
-  app.get('/metrics', apiKeyAuth(apiKey), async (_request, response) => {
+  app.get('/metrics', apiKeyAuth(apiKey, onKeyRefused), async (_request, response) => {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const openApi = openApiDocument();
@@ -217,7 +221,7 @@ function createHttpApp(config: Config, { apiKey, pool, rooms, tokens, sipConfig,
   });
   app.use('/docs', apiDocs());
   app.use('/api/v1', createRestApi({
-    rooms, tokens, apiKey, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute,
+    rooms, tokens, apiKey, onKeyRefused, guestJoin: config.auth.guestJoin, guestTokensPerMinute: config.auth.guestTokensPerMinute,
     guestRoomsPerSource: config.auth.guestRoomsPerSource, sipConfig, events,
     sipCalls: sip ? { calls: sip.calls, registrations: sip.registrations } : null,
   }));

@@ -6,7 +6,7 @@ import { createLogger } from '../logging/Logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody, RoomPageQuery } from './apiSchemas.js';
 import { SourceRateLimiter } from '../../sip-connector/sip/SourceRateLimiter.js';
-import { apiKeyAuth } from './apiKeyAuth.js';
+import { apiKeyAuth, type ApiKeyRefusal } from './apiKeyAuth.js';
 import { parseBody } from './parseBody.js';
 import { createSipConfigApi } from './SipConfigApi.js';
 import { GuestRoomQuota } from './GuestRoomQuota.js';
@@ -22,6 +22,8 @@ export interface RestApiContext {
   rooms: RoomRegistry;
   tokens: JoinTokens;
   apiKey: string;
+  /** Told of each request refused for its API key. */
+  onKeyRefused?: (reason: ApiKeyRefusal) => void;
   guestJoin: boolean;
   /** Guest tokens one address may fetch per minute (after a burst of ten). */
   guestTokensPerMinute?: number;
@@ -59,7 +61,7 @@ export function createRestApi(context: RestApiContext): Router {
     response.status(201).json({ ...issued, identity });
   });
 
-  api.use(apiKeyAuth(context.apiKey));
+  api.use(apiKeyAuth(context.apiKey, context.onKeyRefused));
 
   api.post('/tokens', async (request, response) => {
     const body = parseBody(CreateTokenBody, request.body);

@@ -4,6 +4,14 @@ import { UnauthorizedError } from '../errors.js';
 const ISSUER = 'conflux';
 const AUDIENCE = 'conflux-room';
 
+/** Why a join token was refused. */
+export type TokenRefusal = 'token-expired' | 'token-invalid' | 'token-incomplete';
+
+/** A join token that does not admit anyone, and why (the reason the join-failure metric counts). */
+export class JoinTokenError extends UnauthorizedError {
+  constructor(message: string, readonly reason: TokenRefusal) { super(message); }
+}
+
 export interface JoinGrant {
   room: string;
   identity: string;
@@ -35,7 +43,7 @@ export class JoinTokens {
     return { token, expiresAt: new Date(expiresAt * 1000).toISOString() };
   }
 
-  /** Verifies signature, expiry, issuer and audience; throws UnauthorizedError otherwise. */
+  /** Verifies signature, expiry, issuer and audience; throws a JoinTokenError otherwise. */
   async verify(token: string): Promise<JoinGrant> {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
@@ -44,14 +52,14 @@ export class JoinTokens {
         requiredClaims: ['exp'],
       });
       if (typeof payload.room !== 'string' || typeof payload.sub !== 'string') {
-        throw new UnauthorizedError('join token lacks room or identity');
+        throw new JoinTokenError('join token lacks room or identity', 'token-incomplete');
       }
       const name = typeof payload.name === 'string' && payload.name ? payload.name : payload.sub;
       return { room: payload.room, identity: payload.sub, name };
     } catch (error) {
-      if (error instanceof UnauthorizedError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('join token expired');
-      throw new UnauthorizedError('invalid join token');
+      if (error instanceof JoinTokenError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new JoinTokenError('join token expired', 'token-expired');
+      throw new JoinTokenError('invalid join token', 'token-invalid');
     }
   }
 }

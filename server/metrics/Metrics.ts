@@ -65,10 +65,31 @@ export class Metrics {
       name: 'conflux_http_request_duration_seconds', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'],
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
     });
+    this.joinFailures = new Counter({
+      name: 'conflux_join_failures_total', help: 'Refused room joins by reason (token-expired, token-invalid, room-full, room-not-found, …)',
+      labelNames: ['reason'], registers: [this.registry],
+    });
+    const authFailures = new Counter({
+      name: 'conflux_auth_failures_total', help: 'Refused credentials by surface (api: the API key; sip: digest answers) and reason',
+      labelNames: ['surface', 'reason'], registers: [this.registry],
+      collect() {
+        // The SIP side keeps its own tally (the stack imports nothing of ours): read at scrape time.
+        if (!sip) return;
+        for (const [reason, count] of sip.server.authGuard.refusals) {
+          this.remove({ surface: 'sip', reason });
+          this.inc({ surface: 'sip', reason }, count);
+        }
+      },
+    });
+    this.authFailures = authFailures;
     if (sip) this.#sipMetrics(sip);
   }
 
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Joins refused, by `reason`. */
+  readonly joinFailures: Counter<'reason'>;
+  /** Credentials refused, by `surface` (`api`, `sip`) and `reason`. */
+  readonly authFailures: Counter<'surface' | 'reason'>;
 
   /** Express middleware timing each request, labelled with its route's pattern (not its path: no unbounded labels). */
   httpMiddleware(): (request: Request, response: Response, next: NextFunction) => void {
@@ -106,6 +127,14 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(server.transport.scannersDropped);
+      },
+    });
+    new Counter({
+      name: 'conflux_sip_responses_total', help: 'SIP responses on the wire (retransmissions included) by direction, CSeq method and status code',
+      labelNames: ['direction', 'method', 'code'], registers,
+      collect() {
+        this.reset();
+        for (const { direction, method, status, count } of server.transport.responses.entries()) this.inc({ direction, method, code: String(status) }, count);
       },
     });
     new Counter({

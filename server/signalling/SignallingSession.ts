@@ -1,11 +1,13 @@
 import type { types } from 'mediasoup';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { JoinTokens } from '../auth/JoinTokens.js';
-import { BadRequestError, ConfluxError, ForbiddenError, InvalidStateError, NotFoundError, toWireError } from '../errors.js';
+import { JoinTokenError, type JoinTokens } from '../auth/JoinTokens.js';
+import {
+  BadRequestError, CapacityError, ConfluxError, ForbiddenError, InvalidStateError, NotFoundError, toWireError,
+} from '../errors.js';
 import type { Logger } from '../logging/Logger.js';
 import { producerInfo, type Participant } from '../rooms/Participant.js';
-import type { Room } from '../rooms/Room.js';
+import { MediaRestartingError, type Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { RemovalReason, RoomEvents, TransportListenConfig } from '../rooms/RoomTypes.js';
 import {
@@ -18,6 +20,18 @@ export interface SignallingContext {
   tokens: JoinTokens;
   listen: TransportListenConfig;
   autoCreateRooms: boolean;
+  /** Told why each join was refused (see `joinRefusalReason`). */
+  onJoinRefused?: (reason: string) => void;
+}
+
+/** Why a join failed, in a few words a metric can carry: the token's fault, the room's, or ours. */
+export function joinRefusalReason(error: unknown): string {
+  if (error instanceof JoinTokenError) return error.reason;
+  if (error instanceof NotFoundError) return 'room-not-found';
+  if (error instanceof MediaRestartingError) return 'media-restarting';
+  if (error instanceof CapacityError) return 'room-full';
+  if (error instanceof InvalidStateError) return 'invalid-state';
+  return 'error';
 }
 
 type Handler<M extends RequestMethod> = (data: RequestData<M>) => Promise<ResponseData[M]>;
@@ -112,6 +126,7 @@ export class SignallingSession {
           participants: room.participants.filter((p) => p !== participant).map((p) => p.info()),
         };
       } catch (error) {
+        this.#context.onJoinRefused?.(joinRefusalReason(error));
         if (error instanceof NotFoundError) throw new ForbiddenError(error.message);
         throw error;
       } finally {

@@ -24,6 +24,8 @@ export class AuthFailureGuard extends TypedEmitter<AuthFailureGuardEvents> {
   private readonly knownGood = new Map<string, number>();
   private readonly options: Required<AuthFailureGuardOptions>;
   private blockedCount = 0;
+  /** Refused digest answers by why (`wrong-credentials`, `replayed`, `blocked`, …): a first request without credentials is not one. */
+  readonly refusals = new Map<string, number>();
 
   constructor(options: AuthFailureGuardOptions = {}, private readonly now: () => number = Date.now) {
     super();
@@ -52,6 +54,11 @@ export class AuthFailureGuard extends TypedEmitter<AuthFailureGuardEvents> {
     this.sources.delete(source);
     this.bound(this.knownGood);
     this.knownGood.set(`${user}\n${source}`, this.now() + KNOWN_GOOD_MS);
+  }
+
+  /** Counts one refused digest answer, whatever its kind (see `refusals`). */
+  countRefusal(reason: string): void {
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
   /** Blocks imposed so far. */

@@ -75,6 +75,12 @@ export class DigestServer {
 
   /** Checks the Authorization (or Proxy-Authorization) credentials `client` sent in `req` for this realm. */
   verify(req: SipRequest, header: 'Authorization' | 'Proxy-Authorization' = 'Authorization', client = ''): DigestVerdict {
+    const verdict = this.guarded(req, header, client);
+    if (!verdict.ok && verdict.reason !== 'no-credentials') this.opts.guard?.countRefusal(verdict.reason);
+    return verdict;
+  }
+
+  private guarded(req: SipRequest, header: 'Authorization' | 'Proxy-Authorization', client: string): DigestVerdict {
     const guard = this.opts.guard;
     if (guard?.isBlocked(client)) return { ok: false, stale: false, reason: 'blocked' };
     const verdict = this.credentialsOf(req, header, client);

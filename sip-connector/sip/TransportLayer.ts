@@ -32,6 +32,8 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
   readonly rateLimiter: SourceRateLimiter | null;
   /** Requests from known scanners, dropped unanswered. */
   scannersDropped = 0;
+  /** Responses on the wire, retransmissions included: by `sent`/`received`, the CSeq method and the status. */
+  readonly responses = new ResponseCounts();
 
   constructor(private readonly logger: SipLogger, readonly advertisedHost: string, limits: Partial<SipParserLimits> = {},
     rateLimit?: RateLimit) {
@@ -86,6 +88,7 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
       }
       this.safeEmit('request', msg, source);
     } else {
+      this.responses.count('received', msg.cseq.method, msg.status);
       this.safeEmit('response', msg, source);
     }
   }
@@ -145,6 +148,7 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
     const t = this.transports.get(kind) ?? (source ? this.transports.get(source.transport) : undefined);
     if (!t) throw new SipTransportError(`no transport for response over ${kind}`);
     const data = res.toBuffer();
+    this.responses.count('sent', res.cseq.method, res.status);
     if (t.reliable && source?.flowId && t.hasFlow(source.flowId)) {
       await t.send(data, { transport: t.kind, address: source.address, port: source.port, flowId: source.flowId });
       return;
@@ -159,5 +163,26 @@ export class TransportLayer extends TypedEmitter<TransportLayerEvents> {
   async close(): Promise<void> {
     await Promise.all([...this.transports.values()].map((t) => t.close()));
     this.transports.clear();
+  }
+}
+
+/** Methods a response is counted under by name; any other CSeq method a peer writes counts as `other` (labels stay bounded). */
+const COUNTED_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK',
+  'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE']);
+
+/** Counts of SIP responses by direction, method and status. */
+export class ResponseCounts {
+  readonly #counts = new Map<string, { direction: 'sent' | 'received'; method: string; status: number; count: number }>();
+
+  count(direction: 'sent' | 'received', method: string, status: number): void {
+    const name = COUNTED_METHODS.has(method) ? method : 'other';
+    const key = `${direction} ${name} ${status}`;
+    const entry = this.#counts.get(key);
+    if (entry) entry.count += 1;
+    else this.#counts.set(key, { direction, method: name, status, count: 1 });
+  }
+
+  entries(): Array<{ direction: 'sent' | 'received'; method: string; status: number; count: number }> {
+    return [...this.#counts.values()].map((entry) => ({ ...entry }));
   }
 }

@@ -130,5 +130,15 @@ describe('the registrar against real clients and attackers on other addresses', 
     expect(statusOf(await neighbour.send(server, neighbour.register('alice', 2, answer(challenge, 'alice', 'alice-pw'))))).toBe(200);
     const metrics = await (await api(server, 'GET', '/metrics')).text();
     expect(metrics).toMatch(/^conflux_sip_auth_blocks_total 1$/m);
+    // Each refused answer counts under its reason, each response under its code (the replay test's too).
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(value('conflux_auth_failures_total{surface="sip",reason="wrong-credentials"}')).toBeGreaterThanOrEqual(10);
+    expect(value('conflux_auth_failures_total{surface="sip",reason="blocked"}')).toBeGreaterThanOrEqual(2);
+    expect(value('conflux_auth_failures_total{surface="sip",reason="qop-required"}')).toBe(1);
+    expect(value('conflux_auth_failures_total{surface="sip",reason="replayed"}') + value('conflux_auth_failures_total{surface="sip",reason="foreign-nonce"}'))
+      .toBeGreaterThanOrEqual(2);
+    expect(value('conflux_sip_responses_total{direction="sent",method="REGISTER",code="403"}')).toBeGreaterThanOrEqual(2);
+    expect(value('conflux_sip_responses_total{direction="sent",method="REGISTER",code="401"}')).toBeGreaterThanOrEqual(12);
+    expect(value('conflux_sip_responses_total{direction="sent",method="REGISTER",code="200"}')).toBeGreaterThanOrEqual(2);
   });
 });

@@ -34,6 +34,9 @@ describe('REST API over real HTTP', () => {
     }
     const viaHeader = await fetch(`${server.httpUrl}/api/v1/rooms`, { headers: { 'x-api-key': 'test-api-key' } });
     expect(viaHeader.status).toBe(200);
+    const metrics = await (await api(server, 'GET', '/metrics')).text();
+    expect(metrics).toMatch(/^conflux_auth_failures_total\{surface="api",reason="missing-key"\} 5$/m);
+    expect(metrics).toMatch(/^conflux_auth_failures_total\{surface="api",reason="invalid-key"\} 5$/m);
   });
 
   it('creates, lists, gets and deletes rooms', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ConfluxServer } from '../../../server/ConfluxServer.js';
 import { OPUS_RTP_PARAMETERS, SignallingTestClient } from '../../support/SignallingTestClient.js';
-import { startTestServer } from '../../support/testServer.js';
+import { api, startTestServer } from '../../support/testServer.js';
 
 describe('WebSocket signalling against a running server', () => {
   let server: ConfluxServer;
@@ -31,6 +31,23 @@ describe('WebSocket signalling against a running server', () => {
     const forged = await client.request('join', { token: (await token('r', 'x')).slice(0, -4) + 'AAAA' });
     expect(forged).toMatchObject({ ok: false, error: { code: 401 } });
     expect(server.rooms.find('r')).toBeUndefined();
+  });
+
+  it('counts each refused join under its reason in /metrics', async () => {
+    const metric = async (reason: string) => Number(new RegExp(`^conflux_join_failures_total\\{reason="${reason}"\\} (\\S+)$`, 'm')
+      .exec(await (await api(server, 'GET', '/metrics')).text())?.[1] ?? 0);
+    const before = { invalid: await metric('token-invalid'), expired: await metric('token-expired'), full: await metric('room-full') };
+    const client = await connect();
+    expect(await client.request('join', { token: 'garbage' })).toMatchObject({ ok: false, error: { code: 401 } });
+    const expired = (await server.tokens.issue({ room: 'late', identity: 'lou', name: 'lou' }, -60)).token;
+    expect(await client.request('join', { token: expired })).toMatchObject({ ok: false, error: { code: 401, message: 'join token expired' } });
+    await server.rooms.getOrCreate('tiny', { maxParticipants: 1 });
+    await client.call('join', { token: await token('tiny', 'first') });
+    const second = await connect();
+    expect(await second.request('join', { token: await token('tiny', 'second') })).toMatchObject({ ok: false, error: { code: 503 } });
+    expect(await metric('token-invalid')).toBe(before.invalid + 1);
+    expect(await metric('token-expired')).toBe(before.expired + 1);
+    expect(await metric('room-full')).toBe(before.full + 1);
   });
 
   it('survives malformed frames, unknown methods, bad data and oversized messages', async () => {
