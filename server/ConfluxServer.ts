@@ -46,11 +46,13 @@ export class ConfluxServer {
   readonly userCalls: RegisteredUserCalls | null;
   readonly trunkRegistrations: TrunkRegistrations | null;
   readonly events: EventStream;
+  /** What `/metrics` serves. */
+  readonly metrics: Metrics;
   #closed = false;
 
   private constructor(config: Config, pool: WorkerPool, rooms: RoomRegistry, tokens: JoinTokens,
     httpServer: http.Server, signalling: SignallingServer, sipConfig: SipConfigStore, sip: SipParts | null,
-    events: EventStream) {
+    events: EventStream, metrics: Metrics) {
     this.config = config;
     this.pool = pool;
     this.rooms = rooms;
@@ -63,6 +65,7 @@ export class ConfluxServer {
     this.userCalls = sip?.userCalls ?? null;
     this.trunkRegistrations = sip?.registrations ?? null;
     this.events = events;
+    this.metrics = metrics;
   }
 
   /** Starts every part; resolves when HTTP is listening and the workers are up. */
@@ -106,7 +109,7 @@ export class ConfluxServer {
       httpServer.once('error', reject);
       httpServer.listen(config.http.port, config.http.host, () => resolve());
     });
-    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip, events);
+    const server = new ConfluxServer(config, pool, rooms, tokens, httpServer, signalling, sipConfig, sip, events, metrics);
     logger.info({ url: server.httpUrl, announcedAddress: listen.announcedAddress }, 'listening');
     return server;
   }
