@@ -2,28 +2,55 @@ import { z } from 'zod';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody } from './apiSchemas.js';
 import { DispatchRuleInput, InboundTrunkInput, OutboundTrunkInput, RouteInput } from '../../sip-connector/calls/SipCallSchemas.js';
 import { DialOutBodySchema, DtmfBodySchema } from './SipCallsApi.js';
+import * as R from './responseSchemas.js';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
 const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const errors = { 400: error, 401: error, 404: error };
 const roomParam = { name: 'room', in: 'path', required: true, schema: { type: 'string' } };
 const participantParam = { name: 'participant', in: 'path', required: true, schema: { type: 'string' } };
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+/** Each typed response of the document, with the zod schema it was written from (for the tests that check live answers). */
+const SCHEMAS = new WeakMap<object, z.ZodType>();
+
+/** A JSON response whose body is `schema` (as the server sends it: defaults applied), with `example`. */
+function typed(description: string, schema: z.ZodType, example: unknown): Record<string, unknown> {
+  const response = { description, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'output' }), example } } };
+  SCHEMAS.set(response, schema);
+  return response;
+}
+
+/** The zod schema a response of the document was written from; undefined for an untyped one. */
+export function documentedSchema(response: object): z.ZodType | undefined {
+  return SCHEMAS.get(response);
+}
 
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
+/** How one durable SIP collection is written and read back: its input, its output, the list's key, an example. */
+interface Collection {
+  label: string;
+  input: z.ZodType;
+  output: z.ZodType;
+  list: z.ZodType;
+  listKey: string;
+  example: unknown;
+}
+
 /** List/create and get/replace/delete paths of one durable SIP collection. */
-function crud(path: string, label: string, schema: z.ZodType, description?: string): Record<string, unknown> {
+function crud(path: string, { label, input, output, list, listKey, example }: Collection, description?: string): Record<string, unknown> {
   return {
     [path]: {
       ...(description ? { description } : {}),
-      get: { summary: `List ${label}s`, responses: { 200: ok(`${label}s`), 401: error } },
-      post: { summary: `Create a ${label}`, requestBody: json(schema), responses: { 201: ok('Created'), 409: error, ...errors } },
+      get: { summary: `List ${label}s`, responses: { 200: typed(`${label}s`, list, { [listKey]: [example] }), 401: error } },
+      post: { summary: `Create a ${label}`, requestBody: json(input), responses: { 201: typed('Created', output, example), 409: error, ...errors } },
     },
     [`${path}/{id}`]: {
       parameters: [idParam],
-      get: { summary: `Get a ${label} (passwords are never returned)`, responses: { 200: ok(label), ...errors } },
-      put: { summary: `Create or replace a ${label}`, requestBody: json(schema), responses: { 200: ok('Replaced'), 201: ok('Created'), ...errors } },
+      get: { summary: `Get a ${label} (passwords are never returned)`, responses: { 200: typed(label, output, example), ...errors } },
+      put: {
+        summary: `Create or replace a ${label}`, requestBody: json(input),
+        responses: { 200: typed('Replaced', output, example), 201: typed('Created', output, example), ...errors },
+      },
       delete: { summary: `Delete a ${label}`, responses: { 204: { description: 'Deleted' }, 409: error, ...errors } },
     },
   };
@@ -79,13 +106,16 @@ const ROOT = [{ url: '/' }];
 const OPERATIONS_PATHS = {
   '/healthz': {
     servers: ROOT,
-    get: { summary: 'Liveness: the process answers', security: [], responses: { 200: ok('{"status":"ok"}') } },
+    get: { summary: 'Liveness: the process answers', security: [], responses: { 200: typed('The process answers', R.Health, R.EXAMPLES.Health) } },
   },
   '/readyz': {
     servers: ROOT,
     get: {
       summary: 'Readiness: `ready`, `degraded` (a dead mediasoup worker\'s replacement is starting) or `not ready` (503), with each worker',
-      security: [], responses: { 200: ok('{status, expectedWorkers, workers: [{pid, routers}]}'), 503: ok('No worker is alive') },
+      security: [], responses: {
+        200: typed('Ready or degraded, with each live worker and its routers', R.Readiness, R.EXAMPLES.Readiness),
+        503: typed('No worker is alive', R.Readiness, { status: 'not ready', expectedWorkers: 2, workers: [] }),
+      },
     },
   },
   '/metrics': {
@@ -122,21 +152,39 @@ export function openApiDocument(): Record<string, unknown> {
     ],
     paths: tagged({
       ...OPERATIONS_PATHS,
-      ...crud('/sip/inbound-trunks', 'inbound trunk', InboundTrunkInput),
-      ...crud('/sip/outbound-trunks', 'outbound trunk', OutboundTrunkInput),
-      ...crud('/sip/dispatch-rules', 'dispatch rule', DispatchRuleInput),
-      ...crud('/sip/routes', 'route', RouteInput, ROUTE_ORDER),
+      ...crud('/sip/inbound-trunks', {
+        label: 'inbound trunk', input: InboundTrunkInput, output: R.InboundTrunk, list: R.InboundTrunkList, listKey: 'inboundTrunks',
+        example: R.EXAMPLES.InboundTrunk,
+      }),
+      ...crud('/sip/outbound-trunks', {
+        label: 'outbound trunk', input: OutboundTrunkInput, output: R.OutboundTrunk, list: R.OutboundTrunkList, listKey: 'outboundTrunks',
+        example: R.EXAMPLES.OutboundTrunk,
+      }),
+      ...crud('/sip/dispatch-rules', {
+        label: 'dispatch rule', input: DispatchRuleInput, output: R.DispatchRule, list: R.DispatchRuleList, listKey: 'dispatchRules',
+        example: R.EXAMPLES.DispatchRule,
+      }),
+      ...crud('/sip/routes', {
+        label: 'route', input: RouteInput, output: R.Route, list: R.RouteList, listKey: 'routes', example: R.EXAMPLES.Route,
+      }, ROUTE_ORDER),
       '/sip/calls': {
-        get: { summary: 'Calls in progress and recently ended', responses: { 200: ok('Calls'), 401: error } },
+        get: { summary: 'Calls in progress and recently ended', responses: { 200: typed('Calls', R.SipCallList, R.EXAMPLES.SipCallList), 401: error } },
         post: {
           summary: 'Dial out to a phone through an outbound trunk into a room; answers once the call connects or fails',
           requestBody: json(DialOutBodySchema),
-          responses: { 201: ok('Answered: {call, outcome}'), 200: ok('Not answered: outcome busy, no-answer, rejected or failed'), ...errors },
+          responses: {
+            201: typed('Answered', R.DialOutResult, R.EXAMPLES.DialOutResult),
+            200: typed('Not answered: outcome busy, no-answer, rejected or failed', R.DialOutResult, {
+              call: { ...R.EXAMPLES.DialOutResult.call, state: 'ended', answeredAt: null, endedAt: '2026-12-03T09:30:20.000Z', endReason: 'busy', status: 486, reason: 'Busy Here' },
+              outcome: 'busy',
+            }),
+            ...errors,
+          },
         },
       },
       '/sip/calls/{id}': {
         parameters: [idParam],
-        get: { summary: 'One call', responses: { 200: ok('Call'), ...errors } },
+        get: { summary: 'One call', responses: { 200: typed('Call', R.SipCallResponse, R.EXAMPLES.SipCallResponse), ...errors } },
         delete: { summary: 'Hang up (BYE, or CANCEL before the answer)', responses: { 204: { description: 'Hung up' }, ...errors } },
       },
       '/sip/calls/{id}/dtmf': {
@@ -144,7 +192,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: { summary: 'Send DTMF digits to the phone (RFC 4733)', requestBody: json(DtmfBodySchema), responses: { 204: { description: 'Sent' }, 409: error, ...errors } },
       },
       '/sip/registrations': {
-        get: { summary: 'Registration state of outbound trunks that register', responses: { 200: ok('Registrations'), 401: error } },
+        get: { summary: 'Registration state of outbound trunks that register', responses: { 200: typed('Registrations', R.TrunkRegistrationList, R.EXAMPLES.TrunkRegistrationList), 401: error } },
       },
       '/events': {
         get: {
@@ -159,38 +207,45 @@ export function openApiDocument(): Record<string, unknown> {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
             { name: 'after', in: 'query', schema: { type: 'string' } },
           ],
-          responses: { 200: ok('Rooms'), 400: error, 401: error },
+          responses: { 200: typed('Rooms', R.RoomPage, R.EXAMPLES.RoomPage), 400: error, 401: error },
         },
         post: {
           summary: 'Create a room (200 if it already exists)', requestBody: json(CreateRoomBody),
-          responses: { 201: ok('Created'), 200: ok('Exists'), ...errors },
+          responses: {
+            201: typed('Created', R.RoomResponse, R.EXAMPLES.RoomResponse), 200: typed('Exists (its options unchanged)', R.RoomResponse, R.EXAMPLES.RoomResponse),
+            ...errors,
+          },
         },
       },
       '/rooms/{room}': {
         parameters: [roomParam],
-        get: { summary: 'Get a room', responses: { 200: ok('Room'), ...errors } },
+        get: { summary: 'Get a room', responses: { 200: typed('Room', R.RoomResponse, R.EXAMPLES.RoomResponse), ...errors } },
         delete: { summary: 'Close a room, removing everyone', responses: { 204: { description: 'Closed' }, ...errors } },
       },
       '/rooms/{room}/participants': {
         parameters: [roomParam],
-        get: { summary: 'Participants with their producers', responses: { 200: ok('Participants'), ...errors } },
+        get: { summary: 'Participants with their producers', responses: { 200: typed('Participants', R.ParticipantList, R.EXAMPLES.ParticipantList), ...errors } },
       },
       '/rooms/{room}/participants/{participant}': {
         parameters: [roomParam, participantParam],
-        get: { summary: 'One participant', responses: { 200: ok('Participant'), ...errors } },
+        get: { summary: 'One participant', responses: { 200: typed('Participant', R.ParticipantResponse, R.EXAMPLES.ParticipantResponse), ...errors } },
         delete: { summary: 'Kick a participant', responses: { 204: { description: 'Removed' }, ...errors } },
       },
       '/rooms/{room}/participants/{participant}/mute': {
         parameters: [roomParam, participantParam],
-        post: { summary: "Mute or unmute a participant's producer(s)", requestBody: json(MuteBody), responses: { 200: ok('Participant'), ...errors } },
+        post: { summary: "Mute or unmute a participant's producer(s)", requestBody: json(MuteBody),
+          responses: { 200: typed('Participant', R.ParticipantResponse, R.EXAMPLES.ParticipantResponse), ...errors },
+        },
       },
       '/tokens': {
-        post: { summary: 'Issue a join token (JWT) for a room and identity', requestBody: json(CreateTokenBody), responses: { 201: ok('Token'), ...errors } },
+        post: { summary: 'Issue a join token (JWT) for a room and identity', requestBody: json(CreateTokenBody),
+          responses: { 201: typed('Token, and the web client\'s URL with it', R.IssuedToken, R.EXAMPLES.IssuedToken), ...errors },
+        },
       },
       '/guest-tokens': {
         post: {
           summary: 'Guest join token for the web page (no API key; only when guest join is enabled)', security: [],
-          requestBody: json(GuestTokenBody), responses: { 201: ok('Token'), 400: error, 403: error, 429: error },
+          requestBody: json(GuestTokenBody), responses: { 201: typed('Token', R.GuestToken, R.EXAMPLES.GuestToken), 400: error, 403: error, 429: error },
         },
       },
     }),

@@ -22,7 +22,7 @@ const RoomPrefix = z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/, 'roomPrefix: up to
 const Codec = z.enum(['PCMU', 'PCMA', 'G722', 'opus']);
 const Pin = z.string().regex(/^[0-9]{3,12}$/, '3-12 digits');
 
-export const InboundTrunkInput = z.strictObject({
+const InboundTrunkFields = {
   id: Id,
   name: Name,
   /** Source addresses allowed to send calls (IP or CIDR); empty = any source (then use auth). */
@@ -34,12 +34,13 @@ export const InboundTrunkInput = z.strictObject({
   /** SDES-SRTP (RTP/SAVP with a=crypto) required on media. */
   mediaEncryption: z.enum(['none', 'sdes']).default('none'),
   codecs: z.array(Codec).min(1).default(['PCMU', 'PCMA', 'opus']),
-}).refine((trunk) => trunk.allowedAddresses.length > 0 || trunk.auth !== undefined, {
+};
+export const InboundTrunkInput = z.strictObject(InboundTrunkFields).refine((trunk) => trunk.allowedAddresses.length > 0 || trunk.auth !== undefined, {
   message: 'an inbound trunk needs allowedAddresses or auth: an open trunk would accept calls from anyone',
 });
 export type InboundTrunk = z.infer<typeof InboundTrunkInput>;
 
-export const OutboundTrunkInput = z.strictObject({
+const OutboundTrunkFields = {
   id: Id,
   name: Name,
   host: Host,
@@ -58,7 +59,8 @@ export const OutboundTrunkInput = z.strictObject({
    * go to the trunk's host alone, and a URI only chooses the user part.
    */
   allowAnyHost: z.boolean().default(false),
-});
+};
+export const OutboundTrunkInput = z.strictObject(OutboundTrunkFields);
 export type OutboundTrunk = z.infer<typeof OutboundTrunkInput>;
 
 const RuleBase = {
@@ -84,6 +86,12 @@ export const DispatchRuleInput = z.discriminatedUnion('type', [
   z.strictObject({ ...RuleBase, type: z.literal('per-caller'), roomPrefix: RoomPrefix.default('caller-') }),
 ]);
 export type DispatchRule = z.infer<typeof DispatchRuleInput>;
+
+/** Credentials as the API returns them: the password is never sent back. */
+const RedactedCredentials = z.strictObject({ username: z.string(), passwordSet: z.literal(true) });
+/** Trunks as the API returns them (see `redactTrunk`). */
+export const InboundTrunkOutput = z.strictObject({ ...InboundTrunkFields, auth: RedactedCredentials.optional() });
+export const OutboundTrunkOutput = z.strictObject({ ...OutboundTrunkFields, auth: RedactedCredentials.optional() });
 
 /** A trunk as the API returns it: the password replaced by a flag. */
 export function redactTrunk<T extends { auth?: { username: string; password: string } | undefined }>(trunk: T) {
