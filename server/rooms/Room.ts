@@ -45,7 +45,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.options = options;
     this.#createMedia = createMedia;
     this.#media = media;
-    this.#logger = createLogger('room', { roomId: name });
+    this.#logger = createLogger('room', { room: name });
     this.#watch(media);
     this.#armEmptyTimer();
   }

@@ -201,7 +201,7 @@ export class SignallingSession {
     clearTimeout(this.#joinTimer);
     this.#room = room;
     this.#participant = participant;
-    this.#logger = this.#logger.child({ roomId: room.name, participantId: participant.id });
+    this.#logger = this.#logger.child({ room: room.name, participantId: participant.id });
     const me = participant.id;
     const relay = <E extends keyof RoomEvents & string>(event: E, listener: (...args: RoomEvents[E]) => void) => {
       room.on(event, listener);

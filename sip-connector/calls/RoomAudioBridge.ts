@@ -89,7 +89,7 @@ export class RoomAudioBridge extends TypedEmitter<RoomAudioBridgeEvents> {
     this.#mixer = mixer;
     this.#mediaIp = mediaIp;
     this.#relay = relay;
-    this.#logger = createLogger('room-audio-bridge', { roomId: room.name });
+    this.#logger = createLogger('room-audio-bridge', { room: room.name });
     const onDtmf = (sourceId: string, event: DtmfEvent) => this.#onDtmf(sourceId, event);
     const onExit = () => this.close('mixer-exit');
     mixer.on('dtmf', onDtmf);

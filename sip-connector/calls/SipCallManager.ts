@@ -115,6 +115,11 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   readonly #mixers: MixerThreadPool;
   readonly #prompts = new PromptLibrary();
   readonly #logger: Logger = createLogger('sip-calls');
+
+  /** The log of one call: every line names its Call-ID and its room. */
+  #callLog(call: CallRecord): Logger {
+    return this.#logger.child({ callId: call.info.id, room: call.room.name });
+  }
   readonly #mediaTimer: NodeJS.Timeout;
   #closing = false;
 
@@ -309,7 +314,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
   #prompt(call: CallRecord, name: PromptName): number {
     const samples = this.#prompts.get(name);
     call.bridge.playPrompt(call.legId, samples).catch((error: unknown) => {
-      this.#logger.warn({ err: error, callId: call.info.id, prompt: name }, 'cannot play prompt');
+      this.#callLog(call).warn({ err: error, prompt: name }, 'cannot play prompt');
     });
     return samples ? (samples.length / 8000) * 1000 : 0;
   }
@@ -327,14 +332,14 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       clearTimeout(pin.timer);
       call.pin = null;
       this.#admit(call).catch((error: unknown) => {
-        this.#logger.error({ err: error, callId: call.info.id }, 'cannot admit caller after PIN');
+        this.#callLog(call).error({ err: error }, 'cannot admit caller after PIN');
         void this.#end(call, 'failed');
       });
       return;
     }
     pin.attempts += 1;
     pin.digits = '';
-    this.#logger.info({ callId: call.info.id, attempts: pin.attempts }, 'wrong PIN');
+    this.#callLog(call).info({ attempts: pin.attempts }, 'wrong PIN');
     if (pin.attempts < pin.max) {
       this.#prompt(call, 'wrong-pin');
       return;
@@ -591,9 +596,9 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     if (call.info.state === 'ended') return;
     try {
       await this.#admit(call, call.info.state !== 'active');
-      this.#logger.info({ callId: call.info.id, room: call.room.name }, 'phone back in its rebuilt room');
+      this.#callLog(call).info('phone back in its rebuilt room');
     } catch (error) {
-      this.#logger.warn({ err: error, callId: call.info.id }, 'cannot put the phone back in its rebuilt room');
+      this.#callLog(call).warn({ err: error }, 'cannot put the phone back in its rebuilt room');
       void this.#end(call, 'media-failure');
     }
   }
@@ -634,7 +639,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
       call.negotiated = negotiated;
       call.info.onHold = negotiated.localDirection !== 'sendrecv';
       call.bridge.setDirection(call.legId, negotiated).catch((error: unknown) => {
-        this.#logger.warn({ err: error, callId: call.info.id }, 'cannot apply re-negotiation');
+        this.#callLog(call).warn({ err: error }, 'cannot apply re-negotiation');
       });
       if (negotiated.localDirection !== previous.localDirection) this.safeEmit('call.reoffered', { ...call.info }, negotiated.localDirection);
       call.sdp.version += 1;
@@ -680,7 +685,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
         call.participant = null;
         call.info.participantId = null;
         call.rejoining = true;
-        this.#logger.warn({ callId: call.info.id, room: call.room.name }, 'room media restarting: the phone stays on its call');
+        this.#callLog(call).warn('room media restarting: the phone stays on its call');
         return;
       }
       void this.#end(call, removalToEndReason(reason));
@@ -694,7 +699,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     }
     // The call may have ended while the media was being connected.
     if (!this.#calls.has(call.info.id)) return;
-    this.#logger.info({ callId: call.info.id, room: call.room.name, participantId: participant.id }, 'phone joined the room');
+    this.#callLog(call).info({ participantId: participant.id }, 'phone joined the room');
   }
 
   /** Ends a call everywhere; idempotent. */
@@ -709,7 +714,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
     this.#calls.delete(call.info.id);
     this.#ended.unshift({ ...call.info });
     this.#ended.length = Math.min(this.#ended.length, ENDED_HISTORY);
-    this.#logger.info({ callId: call.info.id, reason }, 'call ended');
+    this.#callLog(call).info({ reason }, 'call ended');
     if (call.sip.state !== 'ended') await call.sip.terminate().catch(() => undefined);
     call.participant?.close('left');
     const left = await call.bridge.closePhone(call.legId);
@@ -807,7 +812,7 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
         const seen = activity.get(call.legId);
         const idleMs = seen?.idleMs ?? Date.now() - Date.parse(call.info.answeredAt);
         if (idleMs > limitMs) {
-          this.#logger.warn({ callId: call.info.id, idleMs }, 'no RTP from the phone: ending the call');
+          this.#callLog(call).warn({ idleMs }, 'no RTP from the phone: ending the call');
           void this.#end(call, 'media-timeout');
         }
       }
