@@ -4,6 +4,8 @@
 # and no test can reach another host. Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The real peers first: installed here when run as root, else the one apt-get line to run, and nothing runs.
+bash scripts/install-test-deps.sh >/dev/null
 export MEDIASOUP_WORKER_BIN="${MEDIASOUP_WORKER_BIN:-$(bash scripts/build-mediasoup-worker.sh --path)}"
 if [ ! -x "$MEDIASOUP_WORKER_BIN" ]; then
   echo "mediasoup worker missing at $MEDIASOUP_WORKER_BIN: run npm install first" >&2; exit 1
