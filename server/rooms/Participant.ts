@@ -212,7 +212,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const transport of [...this.transports.values()]) transport.close();
-    this.#logger.info({ reason }, 'participant closed');
+    this.#logger.debug({ reason }, 'participant closed');
     this.safeEmit('close', reason);
   }
 

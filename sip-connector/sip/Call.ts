@@ -436,7 +436,7 @@ export abstract class Call extends TypedEmitter<CallEvents> {
     this.incomingReinvite = undefined;
     this.dialog?.terminate();
     this.ua.releaseCall(this);
-    this.log.info({ reason }, 'call ended');
+    this.log.debug({ reason }, 'call ended');
     if (wasConfirmed || reason === 'local-bye' || reason === 'remote-bye') this.safeEmit('ended', reason);
   }
 

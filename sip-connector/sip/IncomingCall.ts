@@ -141,7 +141,7 @@ export class IncomingCall extends Call {
     this.ua.respond(this.tx, res);
     this.applySessionTimer(res, false);
     this.retransmit2xx(this.tx, res, () => this.answer2xx === res, (t) => { this.ackTimer = t; }, () => { this.answer2xx = undefined; });
-    this.log.info('call answered');
+    this.log.debug('call answered');
     this.safeEmit('answered', sdp);
   }
 
@@ -154,7 +154,7 @@ export class IncomingCall extends Call {
     }
     // Refused before any ringing (unknown caller, challenge, no route): answered once, never retransmitted.
     this.ua.respond(this.tx, res, this.state !== 'calling');
-    this.log.info({ status }, 'call rejected');
+    this.log.debug({ status }, 'call rejected');
     this.end('rejected');
   }
 

@@ -176,7 +176,7 @@ export class OutgoingCall extends Call {
     this.state = 'confirmed';
     this.remoteSdp = res.body.length > 0 ? res.bodyText : this.remoteSdp;
     this.applySessionTimer(res, true);
-    this.log.info({ status: res.status }, 'call answered');
+    this.log.debug({ status: res.status }, 'call answered');
     this.safeEmit('answered', this.remoteSdp ?? '');
   }
 
@@ -190,7 +190,7 @@ export class OutgoingCall extends Call {
   private fail(status: number, reason: string): void {
     if (this.state === 'ended' || this.state === 'confirmed') return;
     if (this.noAnswerTimer) clearTimeout(this.noAnswerTimer);
-    this.log.info({ status, reason }, 'call failed');
+    this.log.debug({ status, reason }, 'call failed');
     this.end(status === 487 ? 'cancelled' : 'failed');
     this.safeEmit('failed', status, reason);
   }

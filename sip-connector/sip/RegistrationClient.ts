@@ -90,7 +90,7 @@ export class RegistrationClient extends TypedEmitter<RegistrationClientEvents> {
       this.registeredFor = granted;
       // refresh ahead of expiry by 10% (at least 5 s) so one lost request can still be retransmitted in time
       const refreshMs = Math.max(1000, granted * 1000 - Math.max(5000, granted * 100));
-      this.log.info({ expires: granted }, 'registered');
+      this.log.debug({ expires: granted }, 'registered');
       this.schedule(refreshMs);
       this.safeEmit('registered', granted);
       return;
