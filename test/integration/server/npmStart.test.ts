@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,14 @@ const healthy = async (): Promise<boolean> => {
 };
 
 describe('npm start', () => {
+  it('is what the Docker image runs too, as PID 1 with nothing in between', () => {
+    const root = join(import.meta.dirname, '../../..');
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'docker/Dockerfile'), 'utf8'))?.[1];
+    expect(start).toMatch(/^exec /);
+    expect(JSON.parse(cmd ?? 'null')).toEqual(start.replace(/^exec /, '').split(' '));
+  });
+
   it('stops the server when npm itself gets SIGTERM (a service manager stopping it), instead of leaving it serving', async () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({
       http: { host: '127.0.0.1', port: PORT, serveClient: false }, rtc: { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1' },
