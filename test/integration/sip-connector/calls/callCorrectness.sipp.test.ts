@@ -68,12 +68,12 @@ describe('call correctness under real SIPp callers', () => {
   });
 
   it('callers hanging up right after their ACK, each into a room of its own, end as normal remote hang-ups', async () => {
-    const peer = callers('4303', byeSteps(0), ['-m', '20', '-l', '8', '-r', '40'], { ACK_PAUSE_MS: '0' });
+    const peer = callers('4303', byeSteps(0), ['-m', '40', '-l', '16', '-r', '20'], { ACK_PAUSE_MS: '0' });
     const { code, out } = await peer.result;
     expect(code, out).toBe(0);
     const ended = await eventually(async () => (await calls(server)).filter((call) => call.room.startsWith('fresh-')),
-      (list) => list.length === 20 && list.every((call) => call.state === 'ended'), 5000, 'twenty ended calls');
-    expect(ended.map((call) => call.endReason)).toEqual(Array(20).fill('remote-hangup'));
+      (list) => list.length === 40 && list.every((call) => call.state === 'ended'), 5000, 'forty ended calls');
+    expect(ended.map((call) => call.endReason)).toEqual(Array(40).fill('remote-hangup'));
     expect(server.rooms.list().filter((room) => room.name.startsWith('fresh-')).flatMap((room) => room.participants)).toEqual([]);
   });
 
