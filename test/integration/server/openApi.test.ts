@@ -92,7 +92,7 @@ describe('the OpenAPI document', () => {
     const doc = openApiDocument();
     const checked = new Set<string>();
     /** Calls the server and checks the body against the schema documented for the path, method and status it answered. */
-    const call = async (method: string, path: string, url: string, body?: unknown, apiKey?: string | null): Promise<Record<string, any>> => {
+    const call = async <T = unknown>(method: string, path: string, url: string, body?: unknown, apiKey?: string | null): Promise<T> => {
       const root = ['/healthz', '/readyz'].includes(path);
       const response = await api(server, method, `${root ? '' : '/api/v1'}${url}`, body, apiKey);
       const item = (doc.paths as Record<string, Record<string, Operation>>)[path]?.[method.toLowerCase()];
@@ -104,7 +104,7 @@ describe('the OpenAPI document', () => {
       const parsed = schema!.safeParse(JSON.parse(text));
       expect(parsed.success, `${method} ${url} ${response.status}: ${parsed.error?.message}\n${text}`).toBe(true);
       checked.add(`${method.toLowerCase()} ${path}`);
-      return JSON.parse(text);
+      return JSON.parse(text) as T;
     };
     await call('GET', '/healthz', '/healthz');
     await call('GET', '/readyz', '/readyz');
@@ -119,8 +119,8 @@ describe('the OpenAPI document', () => {
       const joined = await client.call<{ participantId: string }>('join', { token: (await server.tokens.issue({ room: 'typed', identity: 'tess', name: 'Tess' })).token });
       const send = await client.call<{ id: string }>('createWebRtcTransport', { direction: 'send' });
       await client.call('produce', { transportId: send.id, kind: 'audio', rtpParameters: OPUS_RTP_PARAMETERS, source: 'mic' });
-      const participants = await call('GET', '/rooms/{room}/participants', '/rooms/typed/participants');
-      expect(participants.participants[0].producers).toHaveLength(1);
+      const participants = await call<{ participants: Array<{ producers: unknown[] }> }>('GET', '/rooms/{room}/participants', '/rooms/typed/participants');
+      expect(participants.participants[0]!.producers).toHaveLength(1);
       await call('GET', '/rooms/{room}/participants/{participant}', `/rooms/typed/participants/${joined.participantId}`);
       await call('POST', '/rooms/{room}/participants/{participant}/mute', `/rooms/typed/participants/${joined.participantId}/mute`,
         { kind: 'audio', muted: true });
@@ -139,12 +139,12 @@ describe('the OpenAPI document', () => {
       await call('PUT', `${path}/{id}`, `${path}/${item.id}2`, { ...item, id: `${item.id}2` });
     }
     // A dial-out whose trunk's host does not resolve: answered at once, not answered by a phone.
-    const dialled = await call('POST', '/sip/calls', '/sip/calls', { room: 'typed', trunkId: 'out', to: '200' });
+    const dialled = await call<{ outcome: string; call: { id: string } }>('POST', '/sip/calls', '/sip/calls', { room: 'typed', trunkId: 'out', to: '200' });
     expect(dialled.outcome).toBe('failed');
     await call('GET', '/sip/calls', '/sip/calls');
     await call('GET', '/sip/calls/{id}', `/sip/calls/${encodeURIComponent(dialled.call.id)}`);
-    const registrations = await call('GET', '/sip/registrations', '/sip/registrations');
-    expect(registrations.registrations.map((registration: { trunkId: string }) => registration.trunkId)).toEqual(expect.arrayContaining(['out']));
+    const registrations = await call<{ registrations: Array<{ trunkId: string }> }>('GET', '/sip/registrations', '/sip/registrations');
+    expect(registrations.registrations.map((registration) => registration.trunkId)).toEqual(expect.arrayContaining(['out']));
     // Every operation that answers JSON on success was called and checked.
     const typedOperations = operations(doc).filter(({ operation }) => Object.entries(operation.responses ?? {})
       .some(([status, response]) => status.startsWith('2') && (response.content as Record<string, unknown> | undefined)?.['application/json']))
