@@ -191,12 +191,18 @@ export class RegisteredUserCalls {
     } catch {
       return undefined;
     }
-    if (dispatched.rule.pin) throw new UnsupportedError(`room ${dispatched.room} asks for a PIN: only callers on trunks can enter one yet`);
+    if (dispatched.rule.pin && offer) {
+      throw new UnsupportedError(`room ${dispatched.room} asks for a PIN: a browser SIP client cannot enter one yet (phones can)`);
+    }
     const from = `sip:${user}@${this.#options.registrar.domain}`;
     log.info({ from: user, room: dispatched.room, rule: dispatched.rule.id, webrtc: offer !== null }, 'user call into a room');
     if (!offer) {
+      // A phone is answered, asked for the room's PIN (when it has one) and admitted once it keys it, as a trunk's caller is.
       const room = dispatched.room;
-      return { call: null, started: this.#options.calls.takeCall(sip, room, [...GATEWAY_CODECS], async () => undefined).then(() => undefined) };
+      return {
+        call: null,
+        started: this.#options.calls.takeCall(sip, room, [...GATEWAY_CODECS], async () => undefined, { rule: dispatched.rule }).then(() => undefined),
+      };
     }
     const call = this.#track(sip, new BrowserRoomCall(sip, from, dispatched.room, {
       rooms: this.#options.rooms, calls: this.#options.calls, listen: this.#options.listen, logger: log,

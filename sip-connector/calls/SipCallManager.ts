@@ -234,10 +234,10 @@ export class SipCallManager extends TypedEmitter<SipCallManagerEvents> {
    * early media. Resolves with the call's info once answered and joined.
    */
   async takeCall(sip: IncomingCall, room: string, codecs: PhoneCodecName[], answerWhen: AnswerWhen,
-    options: { relay?: boolean; trunk?: InboundTrunk } = {}): Promise<SipCallInfo> {
+    options: { relay?: boolean; trunk?: InboundTrunk; rule?: DispatchRule } = {}): Promise<SipCallInfo> {
     this.#assertAccepting();
     return this.#answerIntoRoom(sip, {
-      room, codecs, mediaEncryption: options.trunk?.mediaEncryption ?? 'none', trunkId: options.trunk?.id ?? null, rule: null,
+      room, codecs, mediaEncryption: options.trunk?.mediaEncryption ?? 'none', trunkId: options.trunk?.id ?? null, rule: options.rule ?? null,
       callerNumber: userOf(sip.remoteIdentity.uri), relay: options.relay === true,
     }, answerWhen);
   }

@@ -74,6 +74,8 @@ describe('calls from WebSocket clients are users\' calls: digest first, then the
     await configure(server, 'inbound-trunks', { id: 'local-pbx', name: 'same-host PBX', allowedAddresses: ['127.0.0.1'] });
     // The rule names the trunk: registered users' calls are not its to take (a rule naming no trunk would be).
     await configure(server, 'dispatch-rules', { id: 'all', name: 'everything from the PBX', type: 'direct', room: 'lobby', trunkIds: ['local-pbx'] });
+    // A room behind a PIN that registered users dial by number: a phone can key the PIN, a browser client not yet.
+    await configure(server, 'dispatch-rules', { id: 'pin', name: 'PIN room', type: 'direct', room: 'board', numbers: ['7000'], pin: '2468' });
     client = await WsSipClient.connect(server.sip!.ports.ws!);
   });
   afterAll(async () => {
@@ -108,6 +110,13 @@ describe('calls from WebSocket clients are users\' calls: digest first, then the
     expect(statusOf(offline)).toBe(480);
     expect(offline).toMatch(/^Warning: 399 conflux "bob is not registered"/m);
     expect(server.rooms.list()).toEqual([]);
+  });
+
+  it('refuses a browser calling into a room with a PIN with 488 and a Warning saying why, and opens no room', async () => {
+    const reply = await authorized('7000', webrtcOffer(true));
+    expect(statusOf(reply)).toBe(488);
+    expect(reply).toMatch(/^Warning: 399 conflux "room board asks for a PIN: a browser SIP client cannot enter one yet \(phones can\)"/m);
+    expect(server.rooms.find('board')).toBeUndefined();
   });
 
   it('refuses wrong credentials without saying which part was wrong', async () => {

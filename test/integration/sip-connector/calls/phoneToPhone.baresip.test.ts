@@ -57,6 +57,8 @@ beforeAll(async () => {
   await configure(server, 'outbound-trunks', { id: 'pbx-early', name: 'PBX', host: DOMAIN, port: EARLY_PBX.sipPort, fromNumber: '2000', codecs: ['PCMU'] });
   await configure(server, 'routes', { id: 'to-early-pbx', name: 'PBX numbers', type: 'user-to-trunk', outboundTrunkId: 'pbx-early', prefixes: ['8'] });
   await configure(server, 'routes', { id: 'reception', name: 'reception', type: 'trunk-to-user', trunkIds: ['carrier-in'], numbers: ['3000'], user: '1002' });
+  // A room behind a PIN that registered phones dial by its number.
+  await configure(server, 'dispatch-rules', { id: 'pin-room', name: 'PIN room', type: 'direct', room: 'pin-room', numbers: ['7000'], pin: '2468' });
   first = await extension(FIRST);
   second = await extension(SECOND);
   carrier = await BaresipPhone.start(CARRIER);
@@ -165,5 +167,32 @@ describe('phone to phone, relayed untranscoded through a private room', () => {
       [EARLY_PBX.toneHz, FIRST.toneHz], 2, 0.2);
     console.log('1001 heard before the answer', beforeAnswer.tones);
     expect(beforeAnswer.tones[EARLY_PBX.toneHz]).toBeGreaterThan(MIN_TONE);
+  });
+});
+
+describe('a registered phone dialling a room', () => {
+  it('1001 dials a room with a PIN: answered, kept out of the room until it keys the PIN, then in it until the room closes', async () => {
+    first.dial(`sip:7000@${DOMAIN}:${sipUdpPort(server)}`);
+    await first.waitForEvent('CALL_ESTABLISHED', 10_000);
+    const inRoom = () => server.sipCalls!.list().filter((call) => call.room === 'pin-room' && call.state !== 'ended');
+    const [call] = await eventually(inRoom, (list) => list[0]?.state === 'pin', 5000, 'the call at the PIN prompt');
+    expect(call).toMatchObject({ ruleId: 'pin-room', from: expect.stringMatching(/^sip:1001@127\.0\.0\.1\b/) });
+    expect(server.rooms.find('pin-room')?.participants ?? []).toEqual([]);
+    // A wrong PIN costs an attempt and admits no one.
+    for (const digit of '1111#') {
+      first.sendDtmf(digit);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(server.sipCalls!.get(call!.id).state).toBe('pin');
+    for (const digit of '2468#') {
+      first.sendDtmf(digit);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await eventually(() => server.sipCalls!.get(call!.id).state, (state) => state === 'active', 10_000, 'the PIN to admit the phone');
+    expect(server.rooms.find('pin-room')!.participants.map((p) => p.attributes['sip.from'])).toEqual([call!.from]);
+    server.rooms.delete('pin-room');
+    await first.waitForEvent('CALL_CLOSED', 10_000);
+    expect(server.sipCalls!.get(call!.id).endReason).toBe('room-closed');
   });
 });
