@@ -132,11 +132,7 @@ describe.each<[SipLibrary, SipLibrary]>([['jssip', 'sip.js'], ['sip.js', 'jssip'
     });
 
     it('a caller that hangs up while the callee rings cancels the callee\'s call, and nothing is left', async () => {
-      await callee.page.evaluate(() => {
-        const webphone = (window as never as { webphone: { autoAnswer: boolean; events: string[] } }).webphone;
-        webphone.autoAnswer = false;
-        webphone.events = [];
-      });
+      await callee.ringOnly();
       const outcome = caller.call(`sip:carol@${DOMAIN}`);
       await eventually(() => callee.events(), (events) => events[0] === 'incoming:alice', 5000, 'the callee to ring');
       await eventually(() => caller.events(), (events) => events.includes('progress:180'), 5000, 'the callee\'s ringing at the caller');

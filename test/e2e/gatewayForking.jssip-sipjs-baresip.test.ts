@@ -22,15 +22,6 @@ const USERS = [
 const PHONE = { user: '1001', sipPort: 29410, ctrlPort: 29415, rtpPortMin: 29420, toneHz: PHONE_HZ, lifetimeMs: 150_000 };
 const COMPLETED_ELSEWHERE = /cause=200.*Call completed elsewhere/;
 
-/** Puts a page back to ringing without answering, its events cleared. */
-function ringOnly(phone: SipWebPhone): Promise<void> {
-  return phone.page.evaluate(() => {
-    const webphone = (window as never as { webphone: { autoAnswer: boolean; events: string[] } }).webphone;
-    webphone.autoAnswer = false;
-    webphone.events = [];
-  });
-}
-
 describe('a user registered from two browsers (JsSIP and SIP.js): calls ring both, the first to answer takes it', () => {
   let server: ConfluxServer;
   let workDir: string;
@@ -62,7 +53,7 @@ describe('a user registered from two browsers (JsSIP and SIP.js): calls ring bot
   afterAll(() => stopSipE2e({ webPhones: [daveJssip, daveSipjs, carol], phones: [phone], server, workDir }));
 
   it('a phone calls dave: both browsers ring, SIP.js answers, JsSIP is cancelled as completed elsewhere, and the phone and SIP.js hear each other', async () => {
-    await Promise.all([ringOnly(daveJssip), ringOnly(daveSipjs)]);
+    await Promise.all([daveJssip.ringOnly(), daveSipjs.ringOnly()]);
     phone.dial(`sip:dave@${DOMAIN}:${server.sip!.ports.udp}`);
     await eventually(() => daveJssip.events(), (events) => events[0] === 'incoming:1001', 10_000, 'JsSIP to ring');
     await eventually(() => daveSipjs.events(), (events) => events[0] === 'incoming:1001', 10_000, 'SIP.js to ring');
@@ -91,7 +82,7 @@ describe('a user registered from two browsers (JsSIP and SIP.js): calls ring bot
   });
 
   it('carol\'s browser calls dave: both ring, JsSIP answers, SIP.js is cancelled, and carol and JsSIP hear each other', async () => {
-    await Promise.all([ringOnly(daveJssip), ringOnly(daveSipjs)]);
+    await Promise.all([daveJssip.ringOnly(), daveSipjs.ringOnly()]);
     const outcome = carol.call(`sip:dave@${DOMAIN}`);
     await eventually(() => daveJssip.events(), (events) => events[0] === 'incoming:carol', 10_000, 'JsSIP to ring');
     await eventually(() => daveSipjs.events(), (events) => events[0] === 'incoming:carol', 10_000, 'SIP.js to ring');
@@ -111,7 +102,7 @@ describe('a user registered from two browsers (JsSIP and SIP.js): calls ring bot
   });
 
   it('when every browser refuses, the caller hears the refusal that says most: a decline (603) over a busy (486)', async () => {
-    await Promise.all([ringOnly(daveJssip), ringOnly(daveSipjs)]);
+    await Promise.all([daveJssip.ringOnly(), daveSipjs.ringOnly()]);
     phone.dial(`sip:dave@${DOMAIN}:${server.sip!.ports.udp}`);
     await eventually(() => daveJssip.events(), (events) => events[0] === 'incoming:1001', 10_000, 'JsSIP to ring');
     await eventually(() => daveSipjs.events(), (events) => events[0] === 'incoming:1001', 10_000, 'SIP.js to ring');

@@ -73,4 +73,21 @@ describe('a browser SIP client calls into a room where a web client is', () => {
     // Its mix was the room's only mixer leg: the bridge and its thread are gone with it.
     await eventually(() => server.sipCalls!.mixedRooms, (rooms) => rooms.length === 0, 5000, 'the room\'s mixer to stop');
   });
+
+  it('an offer without any ICE candidate (a trickle client\'s) still connects: the SIP client hears the room', async () => {
+    await web.sendCandidates(false);
+    try {
+      expect(await web.call(`sip:${ROOM}@${DOMAIN}`)).toBe('confirmed');
+      const sent = await web.sentSdp();
+      expect(sent).toMatch(/^m=audio /m);
+      expect(sent).not.toMatch(/^a=candidate/m);
+      const heard = await eventually(() => web.measure(1500), (audio) => audio.rms > 0.02, 8000, 'the SIP client to hear the room');
+      console.log('the SIP client (no candidates offered) heard', heard);
+      expect(Math.abs(heard.dominantHz - WEB_HZ)).toBeLessThan(HZ_TOLERANCE);
+      await web.hangup();
+      await eventually(() => server.userCalls!.list(), (list) => list.length === 0, 5000, 'the call to end');
+    } finally {
+      await web.sendCandidates(true);
+    }
+  });
 });

@@ -90,7 +90,7 @@ window.webphoneCommon = {
 // One JsSIP UA and at most one call, driven through window.webphone.
 const JSSIP_SCRIPT = `
 window.webphone = {
-  ua: null, session: null, events: [], timings: {}, autoAnswer: false,
+  ua: null, session: null, events: [], timings: {}, autoAnswer: false, withoutCandidates: false, sentSdp: null,
   media: { mediaConstraints: { audio: webphoneCommon.audio, video: false }, pcConfig: { iceServers: [] } },
   register(wsUrl, uri, password) {
     JsSIP.debug.disable();
@@ -127,6 +127,12 @@ window.webphone = {
     this.events = [];
     this.timings = { call: performance.now() };
     const session = this.ua.call(target, { ...this.media, rtcOfferConstraints: { offerToReceiveAudio: true } });
+    // An offer with none of its candidates (as a trickle-ICE client sends it before any is gathered).
+    session.on('sdp', (e) => {
+      if (e.originator !== 'local') return;
+      if (this.withoutCandidates) e.sdp = e.sdp.replace(/^a=(candidate|end-of-candidates).*\\r\\n/gm, '');
+      this.sentSdp = e.sdp;
+    });
     this.track(session);
     return new Promise((resolve) => {
       session.on('confirmed', () => resolve('confirmed'));
@@ -360,9 +366,28 @@ export class SipWebPhone {
     return this.page.evaluate((code) => (window as never as { webphone: { decline: (s: number) => void } }).webphone.decline(code), status);
   }
 
+  /** JsSIP only: its offers leave out every ICE candidate (the other side learns the address from ICE checks). */
+  sendCandidates(on: boolean): Promise<void> {
+    return this.page.evaluate((send) => { (window as never as { webphone: { withoutCandidates: boolean } }).webphone.withoutCandidates = !send; }, on);
+  }
+
+  /** JsSIP only: the last SDP it sent. */
+  sentSdp(): Promise<string | null> {
+    return this.page.evaluate(() => (window as never as { webphone: { sentSdp: string | null } }).webphone.sentSdp);
+  }
+
   /** Answers the call that is ringing. */
   answer(): Promise<void> {
     return this.page.evaluate(() => (window as never as { webphone: { answer: () => void } }).webphone.answer());
+  }
+
+  /** Lets calls that come in from now on ring unanswered, with the events so far cleared. */
+  ringOnly(): Promise<void> {
+    return this.page.evaluate(() => {
+      const webphone = (window as never as { webphone: { autoAnswer: boolean; events: string[] } }).webphone;
+      webphone.autoAnswer = false;
+      webphone.events = [];
+    });
   }
 
   /** Answers every call that comes in from now on. */
