@@ -1,6 +1,7 @@
 import { ConfluxClient } from '../sdk/ConfluxClient.js';
 import type { LocalSource } from '../sdk/ConfluxClientTypes.js';
 import type { AppHook, AppStatus } from './AppHook.js';
+import { deviceFailureText, joinFailureText, removalText } from './messages.js';
 import { ParticipantTile } from './ParticipantTile.js';
 
 const hook: AppHook = { client: null, status: 'idle', error: null, reconnects: 0 };
@@ -46,18 +47,21 @@ function setStatus(status: AppStatus): void {
   document.body.dataset.status = status;
 }
 
-function showMessage(text: string | null, kind: 'info' | 'error' = 'info'): void {
+let messageTimer: ReturnType<typeof setTimeout> | undefined;
+/** How long a passing notice (not an error) stays up. */
+const NOTICE_MS = 4000;
+
+/** Shows `text` under the header; a `notice` goes away by itself, an error or state stays until the next message. */
+function showMessage(text: string | null, kind: 'info' | 'error' | 'notice' = 'info'): void {
+  clearTimeout(messageTimer);
   ui.message.textContent = text ?? '';
-  ui.message.dataset.kind = kind;
+  ui.message.dataset.kind = kind === 'notice' ? 'info' : kind;
   ui.message.hidden = !text;
   if (kind === 'error') hook.error = text;
+  if (kind === 'notice' && text) messageTimer = setTimeout(() => showMessage(null), NOTICE_MS);
 }
 
-function describeError(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  if (code === 401 || code === 403) return 'Could not join: the invite link or token is not valid (401).';
-  return `Could not join: ${error instanceof Error ? error.message : String(error)}`;
-}
+const TITLE = document.title;
 
 function inviteUrl(room: string): string {
   return `${window.location.origin}/?room=${encodeURIComponent(room)}`;
@@ -76,14 +80,14 @@ async function joinRoom(request: { token?: string; room?: string; name?: string 
     const token = request.token ?? (await ConfluxClient.fetchGuestToken(request.room ?? '', request.name ?? ''));
     session = request.name ? { token, displayName: request.name } : { token };
     const joined = await client.join(session);
-    enterRoom(client, joined.roomId, request.name ?? '');
+    enterRoom(client, joined.roomId, request.name ?? joined.identity);
     await publishDevices(client);
     if (client.state === 'joined') setStatus('joined');
   } catch (error) {
     if (client.state === 'removed') return;
     console.error('join failed', error);
     showJoinView();
-    showMessage(describeError(error), 'error');
+    showMessage(joinFailureText(error), 'error');
     setStatus('error');
   } finally {
     ui.joinButton.disabled = false;
@@ -95,10 +99,11 @@ async function publishDevices(client: ConfluxClient): Promise<void> {
   const [mic, camera] = await Promise.allSettled([client.publishMic(), client.publishCamera()]);
   ui.micButton.disabled = mic.status !== 'fulfilled';
   ui.cameraButton.disabled = camera.status !== 'fulfilled';
-  const failed = [mic, camera].filter((result) => result.status === 'rejected');
+  const failed = ([['microphone', mic], ['camera', camera]] as const)
+    .flatMap(([device, result]) => (result.status === 'rejected' ? [{ device, error: result.reason as unknown }] : []));
   if (failed.length > 0) {
     console.warn('publishing failed', failed);
-    showMessage(`Could not use your ${mic.status === 'rejected' ? 'microphone' : 'camera'}; others can still see you join.`);
+    showMessage(deviceFailureText(failed));
   }
 }
 
@@ -115,7 +120,7 @@ async function reconnect(): Promise<void> {
   showMessage('Connection to the room lost: reconnecting…');
   clearTiles();
   const deadline = Date.now() + RECONNECT_WINDOW_MS;
-  let reason = 'the server did not answer';
+  let reason = 'The server did not answer.';
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, RECONNECT_MAX_DELAY_MS)));
     const client = new ConfluxClient();
@@ -125,20 +130,20 @@ async function reconnect(): Promise<void> {
       const joined = await client.join(joinedWith);
       reconnecting = false;
       hook.reconnects += 1;
-      enterRoom(client, joined.roomId, joinedWith.displayName ?? '');
+      enterRoom(client, joined.roomId, joinedWith.displayName ?? joined.identity);
       showMessage(null);
       await publishDevices(client);
       if (client.state === 'joined') setStatus('joined');
       return;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      reason = error instanceof Error ? error.message : String(error);
+      reason = joinFailureText(error);
       if (code === 401 || code === 403 || code === 404) break;
     }
   }
   reconnecting = false;
   showJoinView();
-  showMessage(`Could not reconnect to the room: ${reason}`, 'error');
+  showMessage(`Could not get back into the room. ${reason}`, 'error');
   setStatus('disconnected');
 }
 
@@ -146,6 +151,7 @@ function enterRoom(client: ConfluxClient, roomId: string, displayName: string): 
   ui.joinView.hidden = true;
   ui.roomView.hidden = false;
   ui.roomTitle.textContent = roomId;
+  document.title = `${roomId} · ${TITLE}`;
   ui.inviteLink.href = inviteUrl(roomId);
   ui.inviteLink.textContent = inviteUrl(roomId);
   ui.roomInput.value = roomId;
@@ -163,6 +169,7 @@ function clearTiles(): void {
 
 function showJoinView(): void {
   clearTiles();
+  document.title = TITLE;
   ui.roomView.hidden = true;
   ui.joinView.hidden = false;
   ui.micButton.disabled = true;
@@ -223,18 +230,20 @@ function wireClient(client: ConfluxClient): void {
     if (hook.client !== client) return;
     if (state === 'left') {
       session = null;
+      forgetLinkToken();
       showJoinView();
       showMessage('You left the room.');
       setStatus('left');
     } else if ((state === 'removed' && REJOINABLE.has(client.removedReason ?? '')) || (state === 'disconnected' && session)) {
       void reconnect();
     } else if (state === 'removed') {
+      forgetLinkToken();
       showJoinView();
-      showMessage(`You were removed from the room (${client.removedReason ?? 'removed'}).`, 'error');
+      showMessage(removalText(client.removedReason), 'error');
       setStatus('removed');
     } else if (state === 'disconnected') {
       showJoinView();
-      showMessage('Connection to the server was lost.', 'error');
+      showMessage('The connection to the server was lost.', 'error');
       setStatus('disconnected');
     }
   });
@@ -263,7 +272,7 @@ ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));
 ui.leaveButton.addEventListener('click', () => void hook.client?.leave());
 ui.copyInvite.addEventListener('click', () => {
   navigator.clipboard.writeText(ui.inviteLink.href).then(
-    () => showMessage('Invite link copied.'),
+    () => showMessage('Invite link copied.', 'notice'),
     // Clipboard access needs a secure context; let the user copy the visible link instead.
     () => window.getSelection()?.selectAllChildren(ui.inviteLink),
   );
@@ -274,4 +283,12 @@ const params = new URLSearchParams(window.location.search);
 ui.roomInput.value = params.get('room') ?? '';
 ui.nameInput.value = params.get('name') ?? window.localStorage.getItem('conflux.name') ?? '';
 const linkToken = params.get('token');
+
+/** Takes a token link's token out of the address bar once it is spent, so that a reload does not join again. */
+function forgetLinkToken(): void {
+  if (!new URLSearchParams(window.location.search).has('token')) return;
+  const url = new URL(window.location.href);
+  url.searchParams.delete('token');
+  window.history.replaceState(null, '', url);
+}
 if (linkToken) void joinRoom({ token: linkToken, name: params.get('name') ?? undefined });

@@ -8,9 +8,13 @@ export class SignallingError extends Error {
   /** The request method that failed, e.g. `join`. */
   readonly method: string;
 
+  /** The server's own words (or what went wrong on the way), without the method and status around them. */
+  readonly serverMessage: string;
+
   constructor(method: string, code: number, message: string) {
     super(`${method} failed (${code}): ${message}`);
     this.method = method;
     this.code = code;
+    this.serverMessage = message;
   }
 }
