@@ -226,6 +226,19 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
     this.safeEmit('localMuteChanged', { source, muted });
   }
 
+  /**
+   * The server paused or resumed one of our own producers (a host's mute over the API): our producer follows,
+   * so what we send, what we show and what our next toggle does agree with what everyone else sees.
+   */
+  #onOwnProducerMuted(producerId: string, muted: boolean): void {
+    for (const [source, producer] of this.#producers) {
+      if (producer.id !== producerId || producer.paused === muted) continue;
+      if (muted) producer.pause();
+      else producer.resume();
+      this.safeEmit('localMuteChanged', { source, muted });
+    }
+  }
+
   /** Asks the SFU to forward a given simulcast layer of a video consumer (e.g. a low one for a small tile). */
   async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
     await this.#request(
@@ -370,6 +383,10 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
       case 'producerPaused':
       case 'producerResumed': {
         const { participantId, producerId } = notification.data;
+        if (participantId === this.#participantId) {
+          this.#onOwnProducerMuted(producerId, notification.notification === 'producerPaused');
+          break;
+        }
         const producer = this.#participants.get(participantId)?.producers.get(producerId);
         if (!producer) break;
         producer.paused = notification.notification === 'producerPaused';

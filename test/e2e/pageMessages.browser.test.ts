@@ -88,4 +88,23 @@ describe('the web page tells people in words why they are not in the room', () =
     await page.waitForStatus('error', 15_000);
     expect(await shown(page)).toBe('The server cannot be reached. Check your connection, then try again.');
   });
+
+  it('a host\'s mute over REST shows on the muted page and sticks; her one click unmutes her for everyone', async () => {
+    await attempt(await tokenLink(open, 'muted', 'ann'), 'joined');
+    const mic = page.page.locator('#mic-button');
+    await page.page.waitForFunction(() => !(document.getElementById('mic-button') as HTMLButtonElement).disabled);
+    expect(await mic.textContent()).toBe('Mute mic');
+    const [me] = open.rooms.get('muted').participants;
+    const paused = () => [...me!.producers.values()].find((producer) => producer.kind === 'audio')?.paused;
+    expect((await api(open, 'POST', `/api/v1/rooms/muted/participants/${me!.id}/mute`, { kind: 'audio', muted: true })).status).toBe(200);
+    await page.page.waitForFunction(() => document.getElementById('mic-button')!.textContent === 'Unmute mic', undefined, { timeout: 5000 });
+    expect(await mic.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.page.locator('.tile.local .mic-off').isHidden()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(paused()).toBe(true);
+    await mic.click();
+    await page.page.waitForFunction(() => document.getElementById('mic-button')!.textContent === 'Mute mic', undefined, { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(paused()).toBe(false);
+  });
 });
