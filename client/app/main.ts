@@ -1,6 +1,7 @@
 import { ConfluxClient } from '../sdk/ConfluxClient.js';
 import type { LocalSource } from '../sdk/ConfluxClientTypes.js';
 import type { AppHook, AppStatus } from './AppHook.js';
+import { roomIdOf } from '../sdk/roomId.js';
 import { deviceFailureText, joinFailureText, removalText } from './messages.js';
 import { ParticipantTile } from './ParticipantTile.js';
 
@@ -261,9 +262,13 @@ async function toggleMute(source: LocalSource): Promise<void> {
 
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const room = ui.roomInput.value.trim();
+  const room = roomIdOf(ui.roomInput.value.trim());
   const name = ui.nameInput.value.trim();
-  if (!room || !name) return;
+  if (!name) return;
+  if (!room) {
+    showMessage('A room name needs at least one letter or digit.', 'error');
+    return;
+  }
   window.localStorage.setItem('conflux.name', name);
   void joinRoom({ room, name });
 });

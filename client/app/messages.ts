@@ -16,7 +16,7 @@ export function joinFailureText(error: unknown): string {
   if (error.method === 'guestToken') {
     if (error.code === 403) return 'This server does not let guests join. Ask the organiser for an invite link.';
     if (error.code === 429) return 'Too many attempts from your network. Wait a minute, then try again.';
-    if (error.code === 400) return 'That room name cannot be used. Use up to 64 letters, digits, dots, dashes or underscores.';
+    if (error.code === 400) return 'That room name cannot be used. It needs at least one letter or digit.';
   }
   if (error.code === 401) {
     if (said.includes('expired')) return 'This invite link has expired. Ask for a new one.';

@@ -58,7 +58,7 @@ export function createRestApi(context: RestApiContext): Router {
     }
     const identity = `guest-${randomUUID().slice(0, 8)}`;
     const issued = await tokens.issue({ room: body.room, identity, name: body.name });
-    response.status(201).json({ ...issued, identity });
+    response.status(201).json({ ...issued, identity, room: body.room });
   });
 
   api.use(apiKeyAuth(context.apiKey, context.onKeyRefused));

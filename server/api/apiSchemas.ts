@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { roomIdOf } from '../../client/sdk/roomId.js';
 import { ROOM_NAME_PATTERN } from '../rooms/RoomRegistry.js';
 
 /** Request bodies of the REST API; also the source of the OpenAPI document's schemas. */
@@ -19,7 +20,11 @@ export const CreateTokenBody = z.strictObject({
   ttlSeconds: z.number().int().min(60).max(30 * 86_400).optional(),
 });
 
-export const GuestTokenBody = z.strictObject({ room: RoomName, name: DisplayName });
+/** A room as people name it on the web page: free text, taken as the room id it maps to (see roomIdOf). */
+const TypedRoomName = z.string().trim().min(1).max(256).transform(roomIdOf)
+  .pipe(z.string().regex(ROOM_NAME_PATTERN, 'a room name needs at least one letter or digit'));
+
+export const GuestTokenBody = z.strictObject({ room: TypedRoomName, name: DisplayName });
 /** `GET /rooms?limit=&after=`: a page of rooms in name order, after the room named `after`. */
 export const RoomPageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -41,7 +41,11 @@ export const ParticipantResponse = z.strictObject({ participant: ParticipantInfo
 export const ParticipantList = z.strictObject({ participants: z.array(ParticipantInfo) });
 
 export const IssuedToken = z.strictObject({ token: z.string(), expiresAt: Timestamp, url: z.string() });
-export const GuestToken = z.strictObject({ token: z.string(), expiresAt: Timestamp, identity: z.string() });
+export const GuestToken = z.strictObject({
+  token: z.string(), expiresAt: Timestamp, identity: z.string(),
+  /** The room id the typed name maps to (`Weekly sync` → `Weekly-sync`). */
+  room: z.string(),
+});
 
 export const SipCall = z.strictObject({
   id: z.string(),
@@ -111,7 +115,7 @@ export const EXAMPLES = {
   ParticipantResponse: { participant: PARTICIPANT },
   ParticipantList: { participants: [PARTICIPANT] },
   IssuedToken: { token: TOKEN, expiresAt: '2026-12-03T15:30:00.000Z', url: `/?token=${TOKEN}` },
-  GuestToken: { token: TOKEN, expiresAt: '2026-12-03T15:30:00.000Z', identity: 'guest-3f2a9c1e' },
+  GuestToken: { token: TOKEN, expiresAt: '2026-12-03T15:30:00.000Z', identity: 'guest-3f2a9c1e', room: 'Weekly-sync' },
   SipCallResponse: { call: CALL },
   SipCallList: { calls: [CALL] },
   DialOutResult: { call: CALL, outcome: 'answered' },

@@ -80,6 +80,19 @@ describe('the web page tells people in words why they are not in the room', () =
     expect(new URL(page.page.url()).searchParams.has('token')).toBe(false);
   });
 
+  it('a room name typed as people write it is the room id it maps to; one with no letter or digit is refused before asking', async () => {
+    await page.open(open.httpUrl);
+    await page.joinWithForm('Équipe du lundi', 'Ann');
+    await page.waitForStatus('joined', 15_000);
+    expect(await page.page.title()).toBe('Equipe-du-lundi · Conflux');
+    expect(open.rooms.find('Equipe-du-lundi')?.participants).toHaveLength(1);
+    await page.page.getByRole('button', { name: 'Leave' }).click();
+    await page.waitForStatus('left', 10_000);
+    await page.joinWithForm('!!!', 'Ann');
+    await page.page.waitForFunction(() => document.getElementById('message')!.textContent !== 'You left the room.', undefined, { timeout: 5000 });
+    expect(await shown(page)).toBe('A room name needs at least one letter or digit.');
+  });
+
   it('a server that does not answer', async () => {
     const gone = await startTestServer({ auth: { guestJoin: true } });
     await page.open(gone.httpUrl);

@@ -115,6 +115,13 @@ describe('REST API over real HTTP', () => {
     expect(body.identity).toMatch(/^guest-/);
     expect((await server.tokens.verify(body.token)).room).toBe('lobby');
     expect((await api(server, 'POST', '/api/v1/guest-tokens', { room: 'lobby' }, null)).status).toBe(400);
+    // A name as people type it stands for the room id it maps to; one without a letter or digit is refused.
+    const typed = await (await api(server, 'POST', '/api/v1/guest-tokens', { room: 'Équipe du lundi', name: 'V' }, null)).json();
+    expect(typed.room).toBe('Equipe-du-lundi');
+    expect((await server.tokens.verify(typed.token)).room).toBe('Equipe-du-lundi');
+    const refused = await api(server, 'POST', '/api/v1/guest-tokens', { room: '!!!', name: 'V' }, null);
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.message).toMatch(/needs at least one letter or digit/);
   });
 
   it('exports Prometheus metrics of rooms, participants and workers', async () => {
