@@ -1,5 +1,5 @@
 import { ConfluxClient } from '../sdk/ConfluxClient.js';
-import type { LocalSource } from '../sdk/ConfluxClientTypes.js';
+import type { ChatMessage, LocalSource } from '../sdk/ConfluxClientTypes.js';
 import type { AppHook, AppStatus } from './AppHook.js';
 import { roomIdOf } from '../sdk/roomId.js';
 import { deviceFailureText, joinFailureText, removalText } from './messages.js';
@@ -22,6 +22,9 @@ const ui = {
   cameraButton: byId('camera-button') as HTMLButtonElement,
   leaveButton: byId('leave-button') as HTMLButtonElement,
   grid: byId('grid'),
+  chatLog: byId('chat-log'),
+  chatForm: byId('chat-form') as HTMLFormElement,
+  chatInput: byId('chat-input') as HTMLInputElement,
   message: byId('message'),
 };
 
@@ -156,10 +159,27 @@ function enterRoom(client: ConfluxClient, roomId: string, displayName: string): 
   ui.inviteLink.href = inviteUrl(roomId);
   ui.inviteLink.textContent = inviteUrl(roomId);
   ui.roomInput.value = roomId;
+  ui.chatLog.replaceChildren();
+  for (const message of client.chat) showChat(message, client.participantId);
   const selfId = client.participantId ?? 'local';
   localTile = new ParticipantTile({ participantId: selfId, displayName, kind: 'webrtc', local: true });
   tiles.set(selfId, localTile);
   ui.grid.prepend(localTile.element);
+}
+
+/** Adds a chat message to the log, as text (names and messages are never markup). */
+function showChat(message: ChatMessage, selfId: string | null): void {
+  const item = document.createElement('li');
+  item.dataset.messageId = String(message.id);
+  const from = document.createElement('span');
+  from.className = 'chat-from';
+  from.textContent = message.participantId === selfId ? `${message.displayName} (you)` : message.displayName;
+  const text = document.createElement('span');
+  text.className = 'chat-text';
+  text.textContent = message.text;
+  item.append(from, text);
+  ui.chatLog.append(item);
+  item.scrollIntoView({ block: 'nearest' });
 }
 
 function clearTiles(): void {
@@ -223,6 +243,9 @@ function wireClient(client: ConfluxClient): void {
     updateMuteButton(source, muted);
     localTile?.setMuted(source, muted);
   });
+  client.on('chatMessage', (message) => {
+    if (hook.client === client) showChat(message, client.participantId);
+  });
   client.on('activeSpeaker', (speakerId) => {
     for (const [participantId, tile] of tiles) tile.setSpeaking(participantId === speakerId);
   });
@@ -271,6 +294,16 @@ ui.joinForm.addEventListener('submit', (event) => {
   }
   window.localStorage.setItem('conflux.name', name);
   void joinRoom({ room, name });
+});
+ui.chatForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = ui.chatInput.value.trim();
+  const client = hook.client;
+  if (!text || !client) return;
+  client.sendChat(text).then(() => { ui.chatInput.value = ''; }, (error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    showMessage(code === 429 ? 'You are sending messages too fast. Wait a moment.' : 'Your message could not be sent.', 'notice');
+  });
 });
 ui.micButton.addEventListener('click', () => void toggleMute('mic'));
 ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));

@@ -11,7 +11,7 @@ import type {
   RtpParameters,
   Transport,
 } from 'mediasoup-client/types';
-import type { ParticipantInfo, ProducerInfo, ResponseData } from '../../server/signalling/SignallingMessages.js';
+import type { ChatMessage, ParticipantInfo, ProducerInfo, ResponseData } from '../../server/signalling/SignallingMessages.js';
 import type {
   ClientSnapshot,
   ClientState,
@@ -66,6 +66,9 @@ class Deferred {
  * A participant's view of one Conflux room: joins with a token, publishes the microphone and camera,
  * receives everybody else and reports it all as typed events.
  */
+/** How many chat messages the client keeps (as many as the room does for late joiners, and then some). */
+const CHAT_KEPT = 500;
+
 export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   readonly #signallingUrl: string;
   readonly #requestTimeoutMs: number;
@@ -77,6 +80,8 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   readonly #transportsReady = new Deferred();
   readonly #participants = new Map<string, RemoteParticipant>();
   readonly #producers = new Map<LocalSource, Producer>();
+  /** The room's chat as we know it: its history at our join, then every message since. */
+  readonly #chat: ChatMessage[] = [];
   // Producers we already asked to consume, so a `newProducer` racing the join answer is not consumed twice.
   readonly #requestedProducerIds = new Set<string>();
   // consumerClosed can overtake our own local consume(); remember it and close the late consumer.
@@ -149,6 +154,16 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
     return this.#producers.get(source);
   }
 
+  /** The room's chat messages, oldest first: those sent before we joined (the room keeps the last 100), then since. */
+  get chat(): readonly ChatMessage[] {
+    return this.#chat;
+  }
+
+  /** Sends a chat message to everyone in the room (1-2000 characters); it comes back as a `chatMessage` event too. */
+  async sendChat(text: string): Promise<void> {
+    await this.#request('sendChat', { text });
+  }
+
   /** Whether a published source is muted (paused); false when not published. */
   isMuted(source: LocalSource): boolean {
     return this.#producers.get(source)?.paused ?? false;
@@ -170,6 +185,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
       this.#participantId = joined.participantId;
       this.#roomId = joined.roomId;
       for (const info of joined.participants) this.#upsertParticipant(info);
+      this.#chat.push(...joined.chat);
       await this.#setUpTransports(joined.routerRtpCapabilities as RtpCapabilities);
       this.#assertStillJoining();
       this.#setState('joined');
@@ -401,6 +417,11 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
         else this.#closedConsumerIds.add(consumerId);
         break;
       }
+      case 'chatMessage':
+        this.#chat.push(notification.data);
+        if (this.#chat.length > CHAT_KEPT) this.#chat.shift();
+        this.safeEmit('chatMessage', notification.data);
+        break;
       case 'activeSpeaker':
         this.#activeSpeakerId = notification.data.participantId;
         this.safeEmit('activeSpeaker', this.#activeSpeakerId);

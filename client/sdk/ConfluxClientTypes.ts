@@ -1,9 +1,9 @@
 import type { Consumer } from 'mediasoup-client/types';
 import type {
-  MediaSource, NotificationData, ParticipantInfo, ProducerInfo,
+  ChatMessage, MediaSource, NotificationData, ParticipantInfo, ProducerInfo,
 } from '../../server/signalling/SignallingMessages.js';
 
-export type { MediaSource, ParticipantInfo, ProducerInfo };
+export type { ChatMessage, MediaSource, ParticipantInfo, ProducerInfo };
 
 export interface ConfluxClientOptions {
   /** WebSocket URL of the signalling endpoint; defaults to `/ws` on the page's origin (wss on https). */
@@ -65,6 +65,8 @@ export interface ConfluxClientEvents extends Record<string, unknown[]> {
   localTrack: [{ source: LocalSource; track: MediaStreamTrack }];
   localMuteChanged: [{ source: LocalSource; muted: boolean }];
   activeSpeaker: [string | null];
+  /** A chat message of the room (ours too, once the server has it). */
+  chatMessage: [ChatMessage];
   /** The server removed us; the client is closed afterwards. */
   removed: [RemovedReason];
   /** A non-fatal problem (e.g. one consumer could not be created). */

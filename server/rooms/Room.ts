@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../logging/Logger.js';
 import { CapacityError, ConfluxError, InvalidStateError, NotFoundError } from '../errors.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 import { Participant } from './Participant.js';
+import { RoomChat } from './RoomChat.js';
 import type { JoinOptions, ProducerAppData, RemovalReason, RoomEvents, RoomInfo, RoomOptions, RoomSeat } from './RoomTypes.js';
 
 /** How long a room whose worker died waits for a router on a live worker before it closes. */
@@ -26,6 +27,8 @@ export class MediaRestartingError extends ConfluxError {
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly name: string;
+  /** The room's text chat (its recent messages outlive a media restart, not the room). */
+  readonly chat = new RoomChat();
   readonly createdAt = new Date();
   readonly options: RoomOptions;
   readonly #participants = new Map<string, Participant>();
@@ -227,6 +230,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   #onParticipantClosed(participant: Participant, reason: RemovalReason): void {
     this.#participants.delete(participant.id);
+    this.chat.forget(participant.id);
     this.#logger.info({ participantId: participant.id, reason }, 'participant left');
     if (!this.#closed) this.safeEmit('participantleft', participant.id, reason);
     this.#armEmptyTimer();

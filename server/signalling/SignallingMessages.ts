@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { ChatMessage } from '../rooms/RoomChat.js';
+
+export type { ChatMessage };
 
 /**
  * The WebSocket signalling protocol between a browser (client/sdk) and the server.
@@ -43,6 +46,12 @@ export const requestSchemas = {
     temporalLayer: z.number().int().min(0).max(3).optional(),
   }),
   leave: z.object({}),
+  /** A chat message to everyone in the room: trimmed, 1-2000 characters, no control characters but new lines and tabs. */
+  sendChat: z.object({
+    text: z.string().trim().min(1).max(2000)
+      // eslint-disable-next-line no-control-regex
+      .refine((text) => !/[\u0000-\u0008\u000B-\u001F\u007F]/.test(text), 'text must not hold control characters'),
+  }),
 } as const;
 
 export type RequestMethod = keyof typeof requestSchemas;
@@ -79,6 +88,8 @@ export interface ResponseData {
     identity: string;
     routerRtpCapabilities: unknown;
     participants: ParticipantInfo[];
+    /** The room's recent chat messages, oldest first. */
+    chat: ChatMessage[];
   };
   getRouterRtpCapabilities: { routerRtpCapabilities: unknown };
   createWebRtcTransport: {
@@ -106,6 +117,7 @@ export interface ResponseData {
   resumeConsumer: Record<string, never>;
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
+  sendChat: { id: number; sentAt: string };
 }
 
 /** Server → client notifications. */
@@ -122,6 +134,8 @@ export interface NotificationData {
   consumerScore: { consumerId: string; score: number; producerScore: number };
   consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { participantId: string | null };
+  /** A chat message of the room, ours included. */
+  chatMessage: ChatMessage;
   /** The server removed this participant (REST kick, room deleted); the socket closes after it. */
   removed: { reason: 'kicked' | 'room-closed' | 'duplicate-identity' | 'server-shutdown' | 'media-restart' };
 }

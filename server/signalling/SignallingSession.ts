@@ -11,7 +11,7 @@ import { MediaRestartingError, type Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { RemovalReason, RoomEvents, TransportListenConfig } from '../rooms/RoomTypes.js';
 import {
-  RequestEnvelope, requestSchemas, type NotificationData, type NotificationMethod, type RequestData,
+  RequestEnvelope, requestSchemas, type ChatMessage, type NotificationData, type NotificationMethod, type RequestData,
   type RequestMethod, type ResponseData,
 } from './SignallingMessages.js';
 
@@ -124,6 +124,7 @@ export class SignallingSession {
           identity: participant.identity,
           routerRtpCapabilities: room.router.rtpCapabilities,
           participants: room.participants.filter((p) => p !== participant).map((p) => p.info()),
+          chat: room.chat.history(),
         };
       } catch (error) {
         this.#context.onJoinRefused?.(joinRefusalReason(error));
@@ -191,6 +192,11 @@ export class SignallingSession {
       await consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) });
       return {};
     },
+    sendChat: async ({ text }) => {
+      const me = this.#me;
+      const message = this.#room!.chat.post({ id: me.id, identity: me.identity, displayName: me.displayName }, text);
+      return { id: message.id, sentAt: message.sentAt };
+    },
     leave: async () => {
       this.#me.close('left');
       return {};
@@ -222,6 +228,9 @@ export class SignallingSession {
     relay('producerpaused', (participantId, producerId) => this.#notify('producerPaused', { participantId, producerId }));
     relay('producerresumed', (participantId, producerId) => this.#notify('producerResumed', { participantId, producerId }));
     relay('activespeaker', (participantId) => this.#notify('activeSpeaker', { participantId }));
+    const onChat = (message: ChatMessage) => this.#notify('chatMessage', message);
+    room.chat.on('message', onChat);
+    this.#roomListeners.push(() => room.chat.off('message', onChat));
 
     participant.on('consumerclosed', (consumerId) => this.#notify('consumerClosed', { consumerId }));
     participant.on('consumerpaused', (consumerId) => this.#notify('consumerPaused', { consumerId }));

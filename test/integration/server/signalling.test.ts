@@ -50,6 +50,26 @@ describe('WebSocket signalling against a running server', () => {
     expect(await metric('room-full')).toBe(before.full + 1);
   });
 
+  it('carries chat to everyone in the room, keeps it for late joiners, and refuses bad or too many messages', async () => {
+    const ann = await connect();
+    await ann.call('join', { token: await token('talk', 'ann') });
+    const bob = await connect();
+    await bob.call('join', { token: await token('talk', 'bob') });
+    expect(await ann.call('sendChat', { text: '  hello <b>bob</b>\nsecond line ' })).toMatchObject({ id: 1 });
+    const heard = await bob.waitFor('chatMessage');
+    expect(heard).toMatchObject({ id: 1, identity: 'ann', displayName: 'ann', text: 'hello <b>bob</b>\nsecond line' });
+    expect(await ann.waitFor('chatMessage')).toMatchObject({ id: 1 });
+    for (const text of ['', '   ', 'x'.repeat(2001), 'bell\u0007']) {
+      expect(await ann.request('sendChat', { text })).toMatchObject({ ok: false, error: { code: 400 } });
+    }
+    // Four more fill ann's burst of five; the sixth is refused and not kept.
+    for (let i = 2; i <= 5; i++) await ann.call('sendChat', { text: `m${i}` });
+    expect(await ann.request('sendChat', { text: 'flood' })).toMatchObject({ ok: false, error: { code: 429 } });
+    const late = await connect();
+    const joined = await late.call<{ chat: Array<{ text: string }> }>('join', { token: await token('talk', 'cy') });
+    expect(joined.chat.map((message) => message.text)).toEqual(['hello <b>bob</b>\nsecond line', 'm2', 'm3', 'm4', 'm5']);
+  });
+
   it('survives malformed frames, unknown methods, bad data and oversized messages', async () => {
     const client = await connect();
     client.socket.send('{ not json');
