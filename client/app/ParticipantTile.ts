@@ -20,6 +20,7 @@ export class ParticipantTile {
   readonly #audio: HTMLAudioElement;
   readonly #name: HTMLElement;
   readonly #micOff: HTMLElement;
+  readonly #quality: HTMLElement;
 
   constructor({ participantId, displayName, kind, local }: ParticipantTileOptions) {
     this.element = el('article', 'tile no-video');
@@ -52,7 +53,9 @@ export class ParticipantTile {
     this.#micOff.innerHTML = MIC_OFF_ICON;
     this.#micOff.title = 'Microphone muted';
     this.#micOff.hidden = true;
-    label.append(this.#name, this.#micOff);
+    this.#quality = el('span', 'quality');
+    this.#quality.hidden = true;
+    label.append(this.#name, this.#micOff, this.#quality);
 
     this.element.append(this.#video, this.#audio, avatar, label);
   }
@@ -74,6 +77,14 @@ export class ParticipantTile {
   setMuted(source: MediaSource, muted: boolean): void {
     if (source === 'mic' || source === 'phone') this.#micOff.hidden = !muted;
     if (source === 'camera') this.element.classList.toggle('no-video', muted || !this.#video.srcObject);
+  }
+
+  /** Shows how well this participant reaches us: three bars, one lit when poor, all three when good. */
+  setQuality(quality: 'good' | 'fair' | 'poor'): void {
+    this.#quality.hidden = false;
+    this.#quality.dataset.quality = quality;
+    this.#quality.title = `Connection: ${quality}`;
+    this.#quality.textContent = quality === 'good' ? '▮▮▮' : quality === 'fair' ? '▮▮▯' : '▮▯▯';
   }
 
   setDisplayName(displayName: string): void {

@@ -243,6 +243,9 @@ function wireClient(client: ConfluxClient): void {
     updateMuteButton(source, muted);
     localTile?.setMuted(source, muted);
   });
+  client.on('connectionQuality', ({ participantId, quality }) => {
+    tiles.get(participantId)?.setQuality(quality);
+  });
   client.on('chatMessage', (message) => {
     if (hook.client === client) showChat(message, client.participantId);
   });
@@ -306,6 +309,15 @@ ui.chatForm.addEventListener('submit', (event) => {
   });
 });
 ui.micButton.addEventListener('click', () => void toggleMute('mic'));
+// The shortcuts people know from other meeting pages: Ctrl+D (⌘+D) for the microphone, Ctrl+E (⌘+E) for the camera.
+document.addEventListener('keydown', (event) => {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey || ui.roomView.hidden) return;
+  const key = event.key.toLowerCase();
+  if (key !== 'd' && key !== 'e') return;
+  event.preventDefault();
+  const button = key === 'd' ? ui.micButton : ui.cameraButton;
+  if (!button.disabled) void toggleMute(key === 'd' ? 'mic' : 'camera');
+});
 ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));
 ui.leaveButton.addEventListener('click', () => void hook.client?.leave());
 ui.copyInvite.addEventListener('click', () => {

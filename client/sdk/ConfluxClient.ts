@@ -16,6 +16,7 @@ import type {
   ClientSnapshot,
   ClientState,
   ConfluxClientEvents,
+  ConnectionQuality,
   ConfluxClientOptions,
   JoinOptions,
   LocalSource,
@@ -80,6 +81,10 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   readonly #transportsReady = new Deferred();
   readonly #participants = new Map<string, RemoteParticipant>();
   readonly #producers = new Map<LocalSource, Producer>();
+  /** The last score (0-10, the lower of the path to us and the sender's own) of each consumer we have. */
+  readonly #scores = new Map<string, number>();
+  /** The connection quality last told for each participant. */
+  readonly #qualities = new Map<string, ConnectionQuality>();
   /** The room's chat as we know it: its history at our join, then every message since. */
   readonly #chat: ChatMessage[] = [];
   // Producers we already asked to consume, so a `newProducer` racing the join answer is not consumed twice.
@@ -417,6 +422,14 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
         else this.#closedConsumerIds.add(consumerId);
         break;
       }
+      case 'consumerScore': {
+        const { consumerId, score, producerScore } = notification.data;
+        const participant = [...this.#participants.values()].find((p) => p.consumers.has(consumerId));
+        if (!participant) break;
+        this.#scores.set(consumerId, Math.min(score, producerScore));
+        this.#updateQuality(participant);
+        break;
+      }
       case 'chatMessage':
         this.#chat.push(notification.data);
         if (this.#chat.length > CHAT_KEPT) this.#chat.shift();
@@ -510,8 +523,28 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
     this.safeEmit('participantLeft', participant);
   }
 
+  /**
+   * How well a participant reaches us: the worst score of our consumers of it (mediasoup's 0-10, the lower of
+   * its own sending and the path to us), as good (7 and up), fair (4 and up) or poor; told when it changes.
+   */
+  #updateQuality(participant: RemoteParticipant): void {
+    const scores = [...participant.consumers.keys()].map((id) => this.#scores.get(id)).filter((s): s is number => s !== undefined);
+    if (scores.length === 0) return;
+    const score = Math.min(...scores);
+    const quality: ConnectionQuality = score >= 7 ? 'good' : score >= 4 ? 'fair' : 'poor';
+    if (this.#qualities.get(participant.id) === quality) return;
+    this.#qualities.set(participant.id, quality);
+    this.safeEmit('connectionQuality', { participantId: participant.id, quality, score });
+  }
+
+  /** A participant's connection quality as last told (`connectionQuality`); undefined before its first score. */
+  quality(participantId: string): ConnectionQuality | undefined {
+    return this.#qualities.get(participantId);
+  }
+
   #closeConsumer(participant: RemoteParticipant, consumer: Consumer<RemoteTrackAppData>): void {
     participant.consumers.delete(consumer.id);
+    this.#scores.delete(consumer.id);
     this.#requestedProducerIds.delete(consumer.producerId);
     consumer.close();
     this.safeEmit('trackRemoved', remoteTrackOf(consumer));

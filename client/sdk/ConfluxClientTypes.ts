@@ -27,6 +27,9 @@ export type ClientState = 'new' | 'connecting' | 'joined' | 'left' | 'removed' |
 export type LocalSource = Extract<MediaSource, 'mic' | 'camera'>;
 
 /** Another participant in the room, with what they publish and what we receive from them. */
+/** How well a participant's media reaches us. */
+export type ConnectionQuality = 'good' | 'fair' | 'poor';
+
 export interface RemoteParticipant {
   readonly id: string;
   identity: string;
@@ -65,6 +68,8 @@ export interface ConfluxClientEvents extends Record<string, unknown[]> {
   localTrack: [{ source: LocalSource; track: MediaStreamTrack }];
   localMuteChanged: [{ source: LocalSource; muted: boolean }];
   activeSpeaker: [string | null];
+  /** How well a participant reaches us changed (from our consumers' scores). */
+  connectionQuality: [{ participantId: string; quality: ConnectionQuality; score: number }];
   /** A chat message of the room (ours too, once the server has it). */
   chatMessage: [ChatMessage];
   /** The server removed us; the client is closed afterwards. */

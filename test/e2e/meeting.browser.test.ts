@@ -9,7 +9,7 @@ import { startTestServer } from '../support/testServer.js';
 const chatLines = (page: ConfluxPage) => page.page.locator('#chat-log li').evaluateAll((items) =>
   items.map((item) => `${item.querySelector('.chat-from')!.textContent}: ${item.querySelector('.chat-text')!.textContent}`));
 
-describe('chat on the web page: typed on one page, read on the others, there for a late joiner', () => {
+describe('the meeting page: chat, keyboard shortcuts and connection quality', () => {
   let server: ConfluxServer;
   let workDir: string;
   const pages: ConfluxPage[] = [];
@@ -52,5 +52,28 @@ describe('chat on the web page: typed on one page, read on the others, there for
     const cy = await joined('Cy');
     await cy.page.waitForFunction(() => document.querySelectorAll('#chat-log li').length === 2, undefined, { timeout: 5000 });
     expect(await chatLines(cy)).toEqual(['Ann: hello <img src=x onerror=alert(1)> Bob', 'Bob: hi Ann']);
+  });
+
+  it('Ctrl+D mutes and unmutes the microphone, Ctrl+E the camera, as the buttons do; each tile shows how well its sender reaches us', async () => {
+    const [ann, bob] = pages;
+    const annId = await ann!.page.evaluate(() => (window as unknown as { conflux: { client: { participantId: string } } }).conflux.client.participantId);
+    const mic = ann!.page.locator('#mic-button');
+    await ann!.page.waitForFunction(() => !(document.getElementById('mic-button') as HTMLButtonElement).disabled);
+    await ann!.page.keyboard.press('Control+d');
+    await ann!.page.waitForFunction(() => document.getElementById('mic-button')!.textContent === 'Unmute mic', undefined, { timeout: 5000 });
+    // Bob sees Ann muted, from the server.
+    await bob!.page.waitForFunction((id) => !document.querySelector(`.tile[data-participant-id="${id}"] .mic-off`)!.hasAttribute('hidden'),
+      annId, { timeout: 5000 });
+    await ann!.page.keyboard.press('Control+d');
+    await ann!.page.waitForFunction(() => document.getElementById('mic-button')!.textContent === 'Mute mic', undefined, { timeout: 5000 });
+    expect(await mic.getAttribute('aria-pressed')).toBe('false');
+    await ann!.page.keyboard.press('Control+e');
+    await ann!.page.waitForFunction(() => document.getElementById('camera-button')!.textContent === 'Start camera', undefined, { timeout: 5000 });
+    await ann!.page.keyboard.press('Control+e');
+    await ann!.page.waitForFunction(() => document.getElementById('camera-button')!.textContent === 'Stop camera', undefined, { timeout: 5000 });
+    // Over loopback every stream scores high: Ann's tile on Bob's page says good.
+    await bob!.page.waitForFunction((id) => document.querySelector(`.tile[data-participant-id="${id}"] .quality`)?.getAttribute('data-quality') === 'good',
+      annId, { timeout: 15_000 });
+    expect(await bob!.page.locator(`.tile[data-participant-id="${annId}"] .quality`).getAttribute('title')).toBe('Connection: good');
   });
 });
