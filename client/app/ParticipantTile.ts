@@ -21,6 +21,7 @@ export class ParticipantTile {
   readonly #name: HTMLElement;
   readonly #micOff: HTMLElement;
   readonly #quality: HTMLElement;
+  readonly #hand: HTMLElement;
 
   constructor({ participantId, displayName, kind, local }: ParticipantTileOptions) {
     this.element = el('article', 'tile no-video');
@@ -55,7 +56,11 @@ export class ParticipantTile {
     this.#micOff.hidden = true;
     this.#quality = el('span', 'quality');
     this.#quality.hidden = true;
-    label.append(this.#name, this.#micOff, this.#quality);
+    this.#hand = el('span', 'hand');
+    this.#hand.textContent = '✋';
+    this.#hand.title = 'Hand raised';
+    this.#hand.hidden = true;
+    label.append(this.#hand, this.#name, this.#micOff, this.#quality);
 
     this.element.append(this.#video, this.#audio, avatar, label);
   }
@@ -77,6 +82,12 @@ export class ParticipantTile {
   setMuted(source: MediaSource, muted: boolean): void {
     if (source === 'mic' || source === 'phone') this.#micOff.hidden = !muted;
     if (source === 'camera') this.element.classList.toggle('no-video', muted || !this.#video.srcObject);
+  }
+
+  /** Shows or hides the raised hand. */
+  setHandRaised(raised: boolean): void {
+    this.#hand.hidden = !raised;
+    this.element.classList.toggle('hand-raised', raised);
   }
 
   /** Shows how well this participant reaches us: three bars, one lit when poor, all three when good. */

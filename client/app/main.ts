@@ -21,6 +21,7 @@ const ui = {
   micButton: byId('mic-button') as HTMLButtonElement,
   cameraButton: byId('camera-button') as HTMLButtonElement,
   leaveButton: byId('leave-button') as HTMLButtonElement,
+  handButton: byId('hand-button') as HTMLButtonElement,
   grid: byId('grid'),
   chatLog: byId('chat-log'),
   chatForm: byId('chat-form') as HTMLFormElement,
@@ -159,6 +160,8 @@ function enterRoom(client: ConfluxClient, roomId: string, displayName: string): 
   ui.inviteLink.href = inviteUrl(roomId);
   ui.inviteLink.textContent = inviteUrl(roomId);
   ui.roomInput.value = roomId;
+  ui.handButton.setAttribute('aria-pressed', 'false');
+  ui.handButton.textContent = 'Raise hand';
   ui.chatLog.replaceChildren();
   for (const message of client.chat) showChat(message, client.participantId);
   const selfId = client.participantId ?? 'local';
@@ -214,6 +217,7 @@ function wireClient(client: ConfluxClient): void {
     });
     tiles.set(participant.id, tile);
     ui.grid.append(tile.element);
+    if (participant.handRaised) tile.setHandRaised(true);
   });
   client.on('participantLeft', (participant) => {
     tiles.get(participant.id)?.remove();
@@ -242,6 +246,14 @@ function wireClient(client: ConfluxClient): void {
   client.on('localMuteChanged', ({ source, muted }) => {
     updateMuteButton(source, muted);
     localTile?.setMuted(source, muted);
+  });
+  client.on('handChanged', ({ participantId, raised }) => {
+    if (hook.client !== client) return;
+    tiles.get(participantId)?.setHandRaised(raised);
+    if (participantId === client.participantId) {
+      ui.handButton.setAttribute('aria-pressed', String(raised));
+      ui.handButton.textContent = raised ? 'Lower hand' : 'Raise hand';
+    }
   });
   client.on('connectionQuality', ({ participantId, quality }) => {
     tiles.get(participantId)?.setQuality(quality);
@@ -320,6 +332,10 @@ document.addEventListener('keydown', (event) => {
 });
 ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));
 ui.leaveButton.addEventListener('click', () => void hook.client?.leave());
+ui.handButton.addEventListener('click', () => {
+  const client = hook.client;
+  client?.raiseHand(!client.handRaised).catch((error: unknown) => console.warn('cannot raise the hand', error));
+});
 ui.copyInvite.addEventListener('click', () => {
   navigator.clipboard.writeText(ui.inviteLink.href).then(
     () => showMessage('Invite link copied.', 'notice'),

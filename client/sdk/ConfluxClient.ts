@@ -85,6 +85,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   readonly #scores = new Map<string, number>();
   /** The connection quality last told for each participant. */
   readonly #qualities = new Map<string, ConnectionQuality>();
+  #handRaised = false;
   /** The room's chat as we know it: its history at our join, then every message since. */
   readonly #chat: ChatMessage[] = [];
   // Producers we already asked to consume, so a `newProducer` racing the join answer is not consumed twice.
@@ -162,6 +163,16 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   /** The room's chat messages, oldest first: those sent before we joined (the room keeps the last 100), then since. */
   get chat(): readonly ChatMessage[] {
     return this.#chat;
+  }
+
+  /** Whether our hand is raised, as the server last told. */
+  get handRaised(): boolean {
+    return this.#handRaised;
+  }
+
+  /** Raises or lowers our hand for everyone (`handChanged` tells us too, once the server has it). */
+  async raiseHand(raised: boolean): Promise<void> {
+    await this.#request('raiseHand', { raised });
   }
 
   /** Sends a chat message to everyone in the room (1-2000 characters); it comes back as a `chatMessage` event too. */
@@ -430,6 +441,17 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
         this.#updateQuality(participant);
         break;
       }
+      case 'handRaised': {
+        const { participantId, raised } = notification.data;
+        if (participantId === this.#participantId) this.#handRaised = raised;
+        else {
+          const participant = this.#participants.get(participantId);
+          if (!participant) break;
+          participant.handRaised = raised;
+        }
+        this.safeEmit('handChanged', { participantId, raised });
+        break;
+      }
       case 'chatMessage':
         this.#chat.push(notification.data);
         if (this.#chat.length > CHAT_KEPT) this.#chat.shift();
@@ -494,6 +516,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
     if (existing) {
       existing.displayName = info.displayName;
       existing.attributes = { ...info.attributes };
+      existing.handRaised = info.handRaised;
       for (const producer of info.producers) existing.producers.set(producer.id, { ...producer });
       return;
     }
@@ -506,6 +529,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
       attributes: { ...info.attributes },
       producers: new Map(info.producers.map((producer) => [producer.id, { ...producer }])),
       consumers: new Map(),
+      handRaised: info.handRaised,
     };
     this.#participants.set(info.id, participant);
     this.safeEmit('participantJoined', participant);

@@ -40,6 +40,8 @@ export interface RemoteParticipant {
   readonly producers: Map<string, ProducerInfo>;
   /** Our consumers of their producers, by consumer id. */
   readonly consumers: Map<string, Consumer<RemoteTrackAppData>>;
+  /** They raised their hand. */
+  handRaised: boolean;
 }
 
 export interface RemoteTrackAppData extends Record<string, unknown> {
@@ -68,6 +70,8 @@ export interface ConfluxClientEvents extends Record<string, unknown[]> {
   localTrack: [{ source: LocalSource; track: MediaStreamTrack }];
   localMuteChanged: [{ source: LocalSource; muted: boolean }];
   activeSpeaker: [string | null];
+  /** A participant (or we) raised or lowered a hand. */
+  handChanged: [{ participantId: string; raised: boolean }];
   /** How well a participant reaches us changed (from our consumers' scores). */
   connectionQuality: [{ participantId: string; quality: ConnectionQuality; score: number }];
   /** A chat message of the room (ours too, once the server has it). */

@@ -36,6 +36,7 @@ export const ParticipantInfo = z.strictObject({
   kind: z.enum(['webrtc', 'sip']),
   attributes: z.record(z.string(), z.string()),
   producers: z.array(ProducerInfo),
+  handRaised: z.boolean(),
 });
 export const ParticipantResponse = z.strictObject({ participant: ParticipantInfo });
 export const ParticipantList = z.strictObject({ participants: z.array(ParticipantInfo) });
@@ -99,7 +100,7 @@ const AT = '2026-12-03T09:30:00.000Z';
 const ROOM = { name: 'standup', createdAt: AT, numParticipants: 2, emptyTimeoutSeconds: 300, maxParticipants: 100 };
 const PARTICIPANT = {
   id: 'b2f6c1d0-5a4e-4c1b-9d0e-3f7a2c9e8b11', identity: 'alice', displayName: 'Alice', kind: 'webrtc', attributes: {},
-  producers: [{ id: '6c0f9e2a-1b3d-4e5f-8a7b-9c0d1e2f3a4b', kind: 'audio', source: 'mic', paused: false }],
+  producers: [{ id: '6c0f9e2a-1b3d-4e5f-8a7b-9c0d1e2f3a4b', kind: 'audio', source: 'mic', paused: false }], handRaised: false,
 };
 const CALL = {
   id: '7f3a9c1e@192.0.2.10', direction: 'outbound', room: 'standup', trunkId: 'carrier', ruleId: null, from: 'sip:+15550100@192.0.2.10',

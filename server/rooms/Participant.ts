@@ -50,6 +50,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly #router: types.Router;
   readonly #logger: Logger;
   #closed = false;
+  #handRaised = false;
   /** Creations under way, counted against the caps so that concurrent requests cannot overshoot them. */
   readonly #pending = { transports: 0, producers: 0, consumers: 0 };
 
@@ -75,7 +76,20 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       kind: this.kind,
       attributes: { ...this.attributes },
       producers: [...this.producers.values()].map(producerInfo),
+      handRaised: this.#handRaised,
     };
+  }
+
+  /** Whether its hand is raised (to ask to speak). */
+  get handRaised(): boolean {
+    return this.#handRaised;
+  }
+
+  /** Raises or lowers its hand; told to the room (`hand`) only when it changes. */
+  setHandRaised(raised: boolean): void {
+    if (this.#closed || this.#handRaised === raised) return;
+    this.#handRaised = raised;
+    this.safeEmit('hand', raised);
   }
 
   /** Runs one creation of `what`, refused when those in place and under way would pass `max`. */

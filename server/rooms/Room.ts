@@ -177,6 +177,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#participants.set(participant.id, participant);
     clearTimeout(this.#emptyTimer);
     participant.on('newproducer', (producer) => this.#onNewProducer(participant, producer));
+    participant.on('hand', (raised) => this.safeEmit('handchanged', participant.id, raised));
     participant.once('close', (reason) => this.#onParticipantClosed(participant, reason));
     this.#logger.info({ participantId: participant.id, identity: participant.identity, kind: participant.kind },
       'participant joined');

@@ -56,6 +56,8 @@ export type RoomEvents = {
   producerpaused: [participantId: string, producerId: string];
   producerresumed: [participantId: string, producerId: string];
   activespeaker: [participantId: string | null];
+  /** A participant raised or lowered its hand. */
+  handchanged: [participantId: string, raised: boolean];
   /** The router died with its worker: everyone was removed (`media-restart`), and a new router is being made. */
   mediarestart: [];
   /** The room has a router again (on a live worker): participants may rejoin. */
@@ -70,6 +72,8 @@ export type ParticipantEvents = {
   consumerresumed: [consumerId: string];
   consumerscore: [consumerId: string, score: number, producerScore: number];
   consumerlayerschanged: [consumerId: string, spatialLayer: number | null, temporalLayer: number | null];
+  /** It raised or lowered its hand. */
+  hand: [raised: boolean];
   /** The participant is out of the room; carries why. */
   close: [reason: RemovalReason];
 };

@@ -46,6 +46,7 @@ export const requestSchemas = {
     temporalLayer: z.number().int().min(0).max(3).optional(),
   }),
   leave: z.object({}),
+  raiseHand: z.object({ raised: z.boolean() }),
   /** A chat message to everyone in the room: trimmed, 1-2000 characters, no control characters but new lines and tabs. */
   sendChat: z.object({
     text: z.string().trim().min(1).max(2000)
@@ -78,6 +79,8 @@ export interface ParticipantInfo {
   kind: 'webrtc' | 'sip';
   attributes: Record<string, string>;
   producers: ProducerInfo[];
+  /** It raised its hand (to ask to speak). */
+  handRaised: boolean;
 }
 
 /** What each request answers with. */
@@ -118,6 +121,7 @@ export interface ResponseData {
   setConsumerPreferredLayers: Record<string, never>;
   leave: Record<string, never>;
   sendChat: { id: number; sentAt: string };
+  raiseHand: Record<string, never>;
 }
 
 /** Server → client notifications. */
@@ -134,6 +138,8 @@ export interface NotificationData {
   consumerScore: { consumerId: string; score: number; producerScore: number };
   consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { participantId: string | null };
+  /** A participant raised or lowered its hand, ours included. */
+  handRaised: { participantId: string; raised: boolean };
   /** A chat message of the room, ours included. */
   chatMessage: ChatMessage;
   /** The server removed this participant (REST kick, room deleted); the socket closes after it. */

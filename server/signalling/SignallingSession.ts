@@ -192,6 +192,10 @@ export class SignallingSession {
       await consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) });
       return {};
     },
+    raiseHand: async ({ raised }) => {
+      this.#me.setHandRaised(raised);
+      return {};
+    },
     sendChat: async ({ text }) => {
       const me = this.#me;
       const message = this.#room!.chat.post({ id: me.id, identity: me.identity, displayName: me.displayName }, text);
@@ -228,6 +232,7 @@ export class SignallingSession {
     relay('producerpaused', (participantId, producerId) => this.#notify('producerPaused', { participantId, producerId }));
     relay('producerresumed', (participantId, producerId) => this.#notify('producerResumed', { participantId, producerId }));
     relay('activespeaker', (participantId) => this.#notify('activeSpeaker', { participantId }));
+    relay('handchanged', (participantId, raised) => this.#notify('handRaised', { participantId, raised }));
     const onChat = (message: ChatMessage) => this.#notify('chatMessage', message);
     room.chat.on('message', onChat);
     this.#roomListeners.push(() => room.chat.off('message', onChat));

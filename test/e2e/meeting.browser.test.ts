@@ -9,7 +9,7 @@ import { startTestServer } from '../support/testServer.js';
 const chatLines = (page: ConfluxPage) => page.page.locator('#chat-log li').evaluateAll((items) =>
   items.map((item) => `${item.querySelector('.chat-from')!.textContent}: ${item.querySelector('.chat-text')!.textContent}`));
 
-describe('the meeting page: chat, keyboard shortcuts and connection quality', () => {
+describe('the meeting page: chat, keyboard shortcuts, connection quality and raised hands', () => {
   let server: ConfluxServer;
   let workDir: string;
   const pages: ConfluxPage[] = [];
@@ -75,5 +75,30 @@ describe('the meeting page: chat, keyboard shortcuts and connection quality', ()
     await bob!.page.waitForFunction((id) => document.querySelector(`.tile[data-participant-id="${id}"] .quality`)?.getAttribute('data-quality') === 'good',
       annId, { timeout: 15_000 });
     expect(await bob!.page.locator(`.tile[data-participant-id="${annId}"] .quality`).getAttribute('title')).toBe('Connection: good');
+  });
+
+  it('a raised hand shows on every page, for a late joiner too, until it is lowered', async () => {
+    const [ann, bob, cy] = pages;
+    const annId = await ann!.page.evaluate(() => (window as unknown as { conflux: { client: { participantId: string } } }).conflux.client.participantId);
+    const handShown = (page: ConfluxPage) => page.page.evaluate((id) => {
+      const hand = document.querySelector(`.tile[data-participant-id="${id}"] .hand`);
+      return hand ? !hand.hasAttribute('hidden') : null;
+    }, annId);
+    await ann!.page.getByRole('button', { name: 'Raise hand' }).click();
+    await ann!.page.waitForFunction(() => document.getElementById('hand-button')!.textContent === 'Lower hand', undefined, { timeout: 5000 });
+    for (const page of [bob!, cy!]) {
+      await page.page.waitForFunction((id) => !document.querySelector(`.tile[data-participant-id="${id}"] .hand`)!.hasAttribute('hidden'), annId,
+        { timeout: 5000 });
+    }
+    expect(await handShown(ann!)).toBe(true);
+    const late = await joined('Dee');
+    await late.page.waitForFunction((id) => document.querySelector(`.tile[data-participant-id="${id}"] .hand`)?.hasAttribute('hidden') === false,
+      annId, { timeout: 10_000 });
+    await ann!.page.getByRole('button', { name: 'Lower hand' }).click();
+    for (const page of [bob!, late]) {
+      await page.page.waitForFunction((id) => document.querySelector(`.tile[data-participant-id="${id}"] .hand`)!.hasAttribute('hidden'), annId,
+        { timeout: 5000 });
+    }
+    expect(await ann!.page.locator('#hand-button').textContent()).toBe('Raise hand');
   });
 });
