@@ -2,6 +2,7 @@ import { ConfluxClient } from '../sdk/ConfluxClient.js';
 import type { ChatMessage, LocalSource } from '../sdk/ConfluxClientTypes.js';
 import type { AppHook, AppStatus } from './AppHook.js';
 import { roomIdOf } from '../sdk/roomId.js';
+import { bestGrid } from './gridLayout.js';
 import { deviceFailureText, joinFailureText, removalText } from './messages.js';
 import { ParticipantTile } from './ParticipantTile.js';
 
@@ -185,6 +186,15 @@ function showChat(message: ChatMessage, selfId: string | null): void {
   item.scrollIntoView({ block: 'nearest' });
 }
 
+/** Sizes the tiles to the grid's area and their number: as large as they can be, all in view. */
+function layoutGrid(): void {
+  const count = ui.grid.children.length;
+  const gap = parseFloat(getComputedStyle(ui.grid).rowGap) || 0;
+  const { columns, tileWidth } = bestGrid(count, ui.grid.clientWidth, ui.grid.clientHeight, gap);
+  ui.grid.style.setProperty('--columns', String(columns));
+  ui.grid.style.setProperty('--tile-width', `${tileWidth}px`);
+}
+
 function clearTiles(): void {
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
@@ -358,3 +368,7 @@ function forgetLinkToken(): void {
   window.history.replaceState(null, '', url);
 }
 if (linkToken) void joinRoom({ token: linkToken, name: params.get('name') ?? undefined });
+
+// Tiles come and go and the window changes size: the grid follows both.
+new MutationObserver(layoutGrid).observe(ui.grid, { childList: true });
+new ResizeObserver(layoutGrid).observe(ui.grid);
