@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { JoinTokens } from '../auth/JoinTokens.js';
-import { ConfluxError, ForbiddenError, NotFoundError, toWireError } from '../errors.js';
+import { ConfluxError, ForbiddenError, InvalidStateError, NotFoundError, toWireError } from '../errors.js';
 import { createLogger } from '../logging/Logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { CreateRoomBody, CreateTokenBody, GuestTokenBody, MuteBody, RoomPageQuery } from './apiSchemas.js';
@@ -79,6 +79,16 @@ export function createRestApi(context: RestApiContext): Router {
   api.post('/rooms', async (request, response) => {
     const { name, ...options } = parseBody(CreateRoomBody, request.body);
     const { room, created } = await rooms.getOrCreate(name, options);
+    if (!created) {
+      // An existing room keeps its options: asking for others is refused, not silently ignored.
+      const info = room.info();
+      const differing = (Object.keys(options) as Array<keyof typeof options>)
+        .filter((key) => options[key] !== undefined && options[key] !== info[key]);
+      if (differing.length > 0) {
+        throw new InvalidStateError(`room ${name} exists with ${differing.map((key) => `${key} ${info[key]}`).join(' and ')}: `
+          + 'leave the option out, or delete the room first');
+      }
+    }
     response.status(created ? 201 : 200).json({ room: room.info() });
   });
 

@@ -210,9 +210,11 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { 200: typed('Rooms', R.RoomPage, R.EXAMPLES.RoomPage), 400: error, 401: error },
         },
         post: {
-          summary: 'Create a room (200 if it already exists)', requestBody: json(CreateRoomBody),
+          summary: 'Create a room (200 if it already exists with those options, 409 if with others)', requestBody: json(CreateRoomBody),
           responses: {
-            201: typed('Created', R.RoomResponse, R.EXAMPLES.RoomResponse), 200: typed('Exists (its options unchanged)', R.RoomResponse, R.EXAMPLES.RoomResponse),
+            201: typed('Created', R.RoomResponse, R.EXAMPLES.RoomResponse),
+            200: typed('Exists already, with the options asked for (or none asked)', R.RoomResponse, R.EXAMPLES.RoomResponse),
+            409: error,
             ...errors,
           },
         },

@@ -44,6 +44,11 @@ describe('REST API over real HTTP', () => {
     expect(created.status).toBe(201);
     expect((await created.json()).room).toMatchObject({ name: 'standup', numParticipants: 0, maxParticipants: 5 });
     expect((await api(server, 'POST', '/api/v1/rooms', { name: 'standup' })).status).toBe(200);
+    expect((await api(server, 'POST', '/api/v1/rooms', { name: 'standup', maxParticipants: 5 })).status).toBe(200);
+    // Other options for a room that exists are refused, not ignored.
+    const other = await api(server, 'POST', '/api/v1/rooms', { name: 'standup', maxParticipants: 50 });
+    expect(other.status).toBe(409);
+    expect((await other.json()).error.message).toBe('room standup exists with maxParticipants 5: leave the option out, or delete the room first');
     const list = await (await api(server, 'GET', '/api/v1/rooms')).json();
     expect(list.rooms.map((room: { name: string }) => room.name)).toContain('standup');
     expect((await api(server, 'GET', '/api/v1/rooms/standup')).status).toBe(200);
