@@ -23,6 +23,9 @@ const ui = {
   cameraButton: byId('camera-button') as HTMLButtonElement,
   leaveButton: byId('leave-button') as HTMLButtonElement,
   handButton: byId('hand-button') as HTMLButtonElement,
+  peopleButton: byId('people-button') as HTMLButtonElement,
+  people: byId('people'),
+  peopleList: byId('people-list'),
   grid: byId('grid'),
   chatLog: byId('chat-log'),
   chatForm: byId('chat-form') as HTMLFormElement,
@@ -32,6 +35,8 @@ const ui = {
 
 const tiles = new Map<string, ParticipantTile>();
 let localTile: ParticipantTile | null = null;
+/** Our own name in the room, as our tile shows it. */
+let selfName = '';
 
 /** What the page joined with, to rejoin by itself when the room is lost. */
 let session: { token: string; displayName?: string } | null = null;
@@ -166,9 +171,11 @@ function enterRoom(client: ConfluxClient, roomId: string, displayName: string): 
   ui.chatLog.replaceChildren();
   for (const message of client.chat) showChat(message, client.participantId);
   const selfId = client.participantId ?? 'local';
+  selfName = displayName;
   localTile = new ParticipantTile({ participantId: selfId, displayName, kind: 'webrtc', local: true });
   tiles.set(selfId, localTile);
   ui.grid.prepend(localTile.element);
+  renderPeople(client);
 }
 
 /** Adds a chat message to the log, as text (names and messages are never markup). */
@@ -184,6 +191,45 @@ function showChat(message: ChatMessage, selfId: string | null): void {
   item.append(from, text);
   ui.chatLog.append(item);
   item.scrollIntoView({ block: 'nearest' });
+}
+
+/** The number a phone called from: the user part of its SIP From, when it has one. */
+function phoneNumberOf(attributes: Record<string, string>): string | null {
+  const from = attributes['sip.from'];
+  return from ? /^sips?:([^@;]+)@/.exec(from)?.[1] ?? null : null;
+}
+
+/** Lists everyone in the room, us first: name, a phone's number, a muted microphone, a raised hand. */
+function renderPeople(client: ConfluxClient): void {
+  if (hook.client !== client) return;
+  const rows: Array<{ id: string; name: string; number: string | null; muted: boolean; hand: boolean }> = [];
+  const selfId = client.participantId ?? 'local';
+  rows.push({ id: selfId, name: selfName ? `${selfName} (you)` : 'You', number: null, muted: client.isMuted('mic'), hand: client.handRaised });
+  for (const participant of client.participants.values()) {
+    const audio = [...participant.producers.values()].filter((producer) => producer.kind === 'audio');
+    rows.push({
+      id: participant.id, name: participant.displayName, number: participant.kind === 'sip' ? phoneNumberOf(participant.attributes) : null,
+      muted: audio.length > 0 && audio.every((producer) => producer.paused), hand: participant.handRaised,
+    });
+  }
+  ui.peopleList.replaceChildren(...rows.map((row) => {
+    const item = document.createElement('li');
+    item.dataset.participantId = row.id;
+    const name = document.createElement('span');
+    name.className = 'person-name';
+    name.textContent = row.name;
+    item.append(name);
+    if (row.number) {
+      const number = document.createElement('span');
+      number.className = 'person-number';
+      number.textContent = row.number;
+      item.append(number);
+    }
+    if (row.muted) item.append(Object.assign(document.createElement('span'), { className: 'person-muted', textContent: '🔇', title: 'Microphone muted' }));
+    if (row.hand) item.append(Object.assign(document.createElement('span'), { className: 'person-hand', textContent: '✋', title: 'Hand raised' }));
+    return item;
+  }));
+  ui.peopleButton.textContent = `People (${rows.length})`;
 }
 
 /** Sizes the tiles to the grid's area and their number: as large as they can be, all in view. */
@@ -257,6 +303,9 @@ function wireClient(client: ConfluxClient): void {
     updateMuteButton(source, muted);
     localTile?.setMuted(source, muted);
   });
+  for (const event of ['participantJoined', 'participantLeft', 'trackAdded', 'remoteMuteChanged', 'localMuteChanged', 'handChanged'] as const) {
+    client.on(event, () => renderPeople(client));
+  }
   client.on('handChanged', ({ participantId, raised }) => {
     if (hook.client !== client) return;
     tiles.get(participantId)?.setHandRaised(raised);
@@ -342,6 +391,11 @@ document.addEventListener('keydown', (event) => {
 });
 ui.cameraButton.addEventListener('click', () => void toggleMute('camera'));
 ui.leaveButton.addEventListener('click', () => void hook.client?.leave());
+ui.peopleButton.addEventListener('click', () => {
+  ui.people.hidden = !ui.people.hidden;
+  ui.peopleButton.setAttribute('aria-expanded', String(!ui.people.hidden));
+  if (!ui.people.hidden && hook.client) renderPeople(hook.client);
+});
 ui.handButton.addEventListener('click', () => {
   const client = hook.client;
   client?.raiseHand(!client.handRaised).catch((error: unknown) => console.warn('cannot raise the hand', error));

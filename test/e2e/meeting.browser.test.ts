@@ -9,7 +9,7 @@ import { startTestServer } from '../support/testServer.js';
 const chatLines = (page: ConfluxPage) => page.page.locator('#chat-log li').evaluateAll((items) =>
   items.map((item) => `${item.querySelector('.chat-from')!.textContent}: ${item.querySelector('.chat-text')!.textContent}`));
 
-describe('the meeting page: chat, keyboard shortcuts, connection quality and raised hands', () => {
+describe('the meeting page: chat, keyboard shortcuts, connection quality, raised hands and the people list', () => {
   let server: ConfluxServer;
   let workDir: string;
   const pages: ConfluxPage[] = [];
@@ -100,5 +100,24 @@ describe('the meeting page: chat, keyboard shortcuts, connection quality and rai
         { timeout: 5000 });
     }
     expect(await ann!.page.locator('#hand-button').textContent()).toBe('Raise hand');
+  });
+
+  it('People lists everyone, us first, with muted microphones and raised hands', async () => {
+    const [ann, bob] = pages;
+    await bob!.page.getByRole('button', { name: /^People/ }).click();
+    const people = () => bob!.page.locator('#people-list li').evaluateAll((items) => items.map((item) => item.textContent));
+    await bob!.page.waitForFunction((count) => document.querySelectorAll('#people-list li').length === count, pages.length, { timeout: 5000 });
+    expect(await bob!.page.locator('#people-button').textContent()).toBe(`People (${pages.length})`);
+    const listed = await people();
+    expect(listed[0]).toBe('Bob (you)');
+    expect(listed).toEqual(expect.arrayContaining(['Ann', 'Cy', 'Dee']));
+    await ann!.page.keyboard.press('Control+d');
+    await ann!.page.getByRole('button', { name: 'Raise hand' }).click();
+    await bob!.page.waitForFunction(() => [...document.querySelectorAll('#people-list li')].some((item) => item.textContent === 'Ann🔇✋'),
+      undefined, { timeout: 5000 });
+    await ann!.page.keyboard.press('Control+d');
+    await ann!.page.getByRole('button', { name: 'Lower hand' }).click();
+    await bob!.page.waitForFunction(() => [...document.querySelectorAll('#people-list li')].some((item) => item.textContent === 'Ann'),
+      undefined, { timeout: 5000 });
   });
 });

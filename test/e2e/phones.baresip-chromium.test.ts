@@ -147,6 +147,12 @@ describe('baresip softphones and a headless Chromium in one room through the SIP
 
     await browserReceives(phone.id);
     await expect.poll(() => browser.page.locator(`.tile[data-participant-id="${phone.id}"]`).count(), { timeout: 5_000 }).toBe(1);
+    // The page's People list shows the phone with the number it called from.
+    await browser.page.getByRole('button', { name: /^People/ }).click();
+    const number = /^sips?:([^@;]+)@/.exec(phone.attributes['sip.from']!)![1]!;
+    await expect.poll(() => browser.page.locator(`#people-list li[data-participant-id="${phone.id}"] .person-number`).textContent(),
+      { timeout: 5_000 }).toBe(number);
+    await browser.page.getByRole('button', { name: /^People/ }).click();
     const heard = (await browserHears([phone.id])).find((l) => l.participantId === phone.id);
     console.log(`browser hears alice: rms ${heard?.rms.toFixed(4)}, dominant ${heard?.dominantHz.toFixed(1)} Hz`);
     expect(heard?.rms, 'phone tone level at the browser').toBeGreaterThan(BROWSER_MIN_RMS);
