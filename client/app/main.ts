@@ -202,14 +202,16 @@ function phoneNumberOf(attributes: Record<string, string>): string | null {
 /** Lists everyone in the room, us first: name, a phone's number, a muted microphone, a raised hand. */
 function renderPeople(client: ConfluxClient): void {
   if (hook.client !== client) return;
-  const rows: Array<{ id: string; name: string; number: string | null; muted: boolean; hand: boolean }> = [];
+  const rows: Array<{ id: string; name: string; number: string | null; muted: boolean; hand: boolean; audio: boolean }> = [];
   const selfId = client.participantId ?? 'local';
-  rows.push({ id: selfId, name: selfName ? `${selfName} (you)` : 'You', number: null, muted: client.isMuted('mic'), hand: client.handRaised });
+  rows.push({
+    id: selfId, name: selfName ? `${selfName} (you)` : 'You', number: null, muted: client.isMuted('mic'), hand: client.handRaised, audio: false,
+  });
   for (const participant of client.participants.values()) {
     const audio = [...participant.producers.values()].filter((producer) => producer.kind === 'audio');
     rows.push({
       id: participant.id, name: participant.displayName, number: participant.kind === 'sip' ? phoneNumberOf(participant.attributes) : null,
-      muted: audio.length > 0 && audio.every((producer) => producer.paused), hand: participant.handRaised,
+      muted: audio.length > 0 && audio.every((producer) => producer.paused), hand: participant.handRaised, audio: audio.length > 0,
     });
   }
   ui.peopleList.replaceChildren(...rows.map((row) => {
@@ -227,9 +229,28 @@ function renderPeople(client: ConfluxClient): void {
     }
     if (row.muted) item.append(Object.assign(document.createElement('span'), { className: 'person-muted', textContent: '🔇', title: 'Microphone muted' }));
     if (row.hand) item.append(Object.assign(document.createElement('span'), { className: 'person-hand', textContent: '✋', title: 'Hand raised' }));
+    // A host mutes and removes the others from here.
+    if (client.roomAdmin && row.id !== selfId) {
+      if (row.audio && !row.muted) item.append(hostAction('Mute', `Mute ${row.name}`, () => client.muteParticipant(row.id, 'audio', true)));
+      item.append(hostAction('Remove', `Remove ${row.name} from the room`, () => client.removeParticipant(row.id)));
+    }
     return item;
   }));
   ui.peopleButton.textContent = `People (${rows.length})`;
+}
+
+/** A small button of the People list that runs a host's action, and says so when it is refused. */
+function hostAction(label: string, title: string, act: () => Promise<void>): HTMLButtonElement {
+  const button = Object.assign(document.createElement('button'), { type: 'button', textContent: label, title, className: 'host-action' });
+  button.setAttribute('aria-label', title);
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    act().catch(() => {
+      button.disabled = false;
+      showMessage('That could not be done. Try again.', 'notice');
+    });
+  });
+  return button;
 }
 
 /** Sizes the tiles to the grid's area and their number: as large as they can be, all in view. */

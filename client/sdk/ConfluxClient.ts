@@ -86,6 +86,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
   /** The connection quality last told for each participant. */
   readonly #qualities = new Map<string, ConnectionQuality>();
   #handRaised = false;
+  #roomAdmin = false;
   /** The room's chat as we know it: its history at our join, then every message since. */
   readonly #chat: ChatMessage[] = [];
   // Producers we already asked to consume, so a `newProducer` racing the join answer is not consumed twice.
@@ -165,6 +166,21 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
     return this.#chat;
   }
 
+  /** Whether our token makes us a host of the room: we may mute and remove the others. */
+  get roomAdmin(): boolean {
+    return this.#roomAdmin;
+  }
+
+  /** A host's action: mutes or unmutes another participant's audio or video (403 for one who is not a host). */
+  async muteParticipant(participantId: string, kind: 'audio' | 'video', muted: boolean): Promise<void> {
+    await this.#request('muteParticipant', { participantId, kind, muted });
+  }
+
+  /** A host's action: removes another participant from the room. */
+  async removeParticipant(participantId: string): Promise<void> {
+    await this.#request('removeParticipant', { participantId });
+  }
+
   /** Whether our hand is raised, as the server last told. */
   get handRaised(): boolean {
     return this.#handRaised;
@@ -202,6 +218,7 @@ export class ConfluxClient extends TypedEmitter<ConfluxClientEvents> {
       this.#roomId = joined.roomId;
       for (const info of joined.participants) this.#upsertParticipant(info);
       this.#chat.push(...joined.chat);
+      this.#roomAdmin = joined.roomAdmin;
       await this.#setUpTransports(joined.routerRtpCapabilities as RtpCapabilities);
       this.#assertStillJoining();
       this.#setState('joined');

@@ -65,8 +65,9 @@ export function createRestApi(context: RestApiContext): Router {
 
   api.post('/tokens', async (request, response) => {
     const body = parseBody(CreateTokenBody, request.body);
-    const issued = await tokens.issue({ room: body.room, identity: body.identity, name: body.name ?? body.identity },
-      body.ttlSeconds);
+    const issued = await tokens.issue({
+      room: body.room, identity: body.identity, name: body.name ?? body.identity, ...(body.roomAdmin ? { roomAdmin: true } : {}),
+    }, body.ttlSeconds);
     response.status(201).json({ ...issued, url: `/?token=${encodeURIComponent(issued.token)}` });
   });
 
@@ -119,11 +120,7 @@ export function createRestApi(context: RestApiContext): Router {
   api.post('/rooms/:room/participants/:participant/mute', async (request, response) => {
     const body = parseBody(MuteBody, request.body);
     const participant = rooms.get(String(request.params.room)).getParticipant(String(request.params.participant));
-    const targets = body.producerId !== undefined
-      ? [participant.getProducer(body.producerId)]
-      : [...participant.producers.values()].filter((producer) => producer.kind === body.kind);
-    if (targets.length === 0) throw new NotFoundError(`participant has no ${body.kind} producer`);
-    await Promise.all(targets.map((producer) => (body.muted ? producer.pause() : producer.resume())));
+    await participant.mute(body, body.muted);
     response.json({ participant: participant.info() });
   });
 

@@ -18,6 +18,8 @@ export const CreateTokenBody = z.strictObject({
   identity: Identity,
   name: DisplayName.optional(),
   ttlSeconds: z.number().int().min(60).max(30 * 86_400).optional(),
+  /** A host's token: its holder may mute and remove the room's other participants from the page. */
+  roomAdmin: z.boolean().optional(),
 });
 
 /** A room as people name it on the web page: free text, taken as the room id it maps to (see roomIdOf). */

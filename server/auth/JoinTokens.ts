@@ -16,6 +16,8 @@ export interface JoinGrant {
   room: string;
   identity: string;
   name: string;
+  /** May mute and remove the room's other participants (a host). */
+  roomAdmin?: boolean;
 }
 
 /** Issues and checks the JWTs (HS256) that admit one identity into one room. */
@@ -32,7 +34,7 @@ export class JoinTokens {
   /** Signs a grant; valid for `ttlSeconds` (default from config). */
   async issue(grant: JoinGrant, ttlSeconds = this.#defaultTtlSeconds): Promise<{ token: string; expiresAt: string }> {
     const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
-    const token = await new SignJWT({ room: grant.room, name: grant.name })
+    const token = await new SignJWT({ room: grant.room, name: grant.name, ...(grant.roomAdmin ? { roomAdmin: true } : {}) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(grant.identity)
       .setIssuer(ISSUER)
@@ -55,7 +57,7 @@ export class JoinTokens {
         throw new JoinTokenError('join token lacks room or identity', 'token-incomplete');
       }
       const name = typeof payload.name === 'string' && payload.name ? payload.name : payload.sub;
-      return { room: payload.room, identity: payload.sub, name };
+      return { room: payload.room, identity: payload.sub, name, roomAdmin: payload.roomAdmin === true };
     } catch (error) {
       if (error instanceof JoinTokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new JoinTokenError('join token expired', 'token-expired');

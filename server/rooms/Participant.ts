@@ -175,6 +175,18 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     return producer;
   }
 
+  /**
+   * Mutes (pauses) or unmutes the producer named, or every producer of a kind, as a host does: the room is
+   * told, the participant's own page included. 404 when there is none.
+   */
+  async mute(which: { producerId?: string | undefined; kind?: 'audio' | 'video' | undefined }, muted: boolean): Promise<void> {
+    const targets = which.producerId !== undefined
+      ? [this.getProducer(which.producerId)]
+      : [...this.producers.values()].filter((producer) => producer.kind === which.kind);
+    if (targets.length === 0) throw new NotFoundError(`participant has no ${which.kind} producer`);
+    await Promise.all(targets.map((producer) => (muted ? producer.pause() : producer.resume())));
+  }
+
   getProducer(producerId: string): types.Producer<ProducerAppData> {
     const producer = this.producers.get(producerId);
     if (!producer) throw new NotFoundError(`producer ${producerId} not found`);

@@ -47,6 +47,10 @@ export const requestSchemas = {
   }),
   leave: z.object({}),
   raiseHand: z.object({ raised: z.boolean() }),
+  /** A host's (a token with roomAdmin): mute or unmute another participant's audio or video. */
+  muteParticipant: z.object({ participantId: id, kind: z.enum(['audio', 'video']), muted: z.boolean() }),
+  /** A host's: remove another participant from the room (as a REST kick). */
+  removeParticipant: z.object({ participantId: id }),
   /** A chat message to everyone in the room: trimmed, 1-2000 characters, no control characters but new lines and tabs. */
   sendChat: z.object({
     text: z.string().trim().min(1).max(2000)
@@ -93,6 +97,8 @@ export interface ResponseData {
     participants: ParticipantInfo[];
     /** The room's recent chat messages, oldest first. */
     chat: ChatMessage[];
+    /** Our token makes us a host: we may mute and remove the others. */
+    roomAdmin: boolean;
   };
   getRouterRtpCapabilities: { routerRtpCapabilities: unknown };
   createWebRtcTransport: {
@@ -122,6 +128,8 @@ export interface ResponseData {
   leave: Record<string, never>;
   sendChat: { id: number; sentAt: string };
   raiseHand: Record<string, never>;
+  muteParticipant: Record<string, never>;
+  removeParticipant: Record<string, never>;
 }
 
 /** Server → client notifications. */

@@ -105,12 +105,24 @@ export class SignallingSession {
     return this.#participant;
   }
 
+  /** Whether the token we joined with makes us a host of the room. */
+  #roomAdmin = false;
+
+  /** Another participant of our room, for a host's action: 403 for one who is not a host, 404 for one who is not there. */
+  #otherParticipant(participantId: string): Participant {
+    const me = this.#me;
+    if (!this.#roomAdmin) throw new ForbiddenError('only a host of the room may do that');
+    if (participantId === me.id) throw new BadRequestError('a host acts on the others; use your own controls for yourself');
+    return this.#room!.getParticipant(participantId);
+  }
+
   readonly #handlers: { [M in RequestMethod]: Handler<M> } = {
     join: async ({ token, displayName }) => {
       if (this.#participant || this.#joining) throw new InvalidStateError('already joined');
       this.#joining = true;
       try {
         const grant = await this.#context.tokens.verify(token);
+        this.#roomAdmin = grant.roomAdmin === true;
         const room = this.#context.autoCreateRooms
           ? (await this.#context.rooms.getOrCreate(grant.room)).room
           : this.#context.rooms.get(grant.room);
@@ -125,6 +137,7 @@ export class SignallingSession {
           routerRtpCapabilities: room.router.rtpCapabilities,
           participants: room.participants.filter((p) => p !== participant).map((p) => p.info()),
           chat: room.chat.history(),
+          roomAdmin: this.#roomAdmin,
         };
       } catch (error) {
         this.#context.onJoinRefused?.(joinRefusalReason(error));
@@ -190,6 +203,15 @@ export class SignallingSession {
       const consumer = this.#me.getConsumer(consumerId);
       if (consumer.kind !== 'video') throw new BadRequestError('layers apply to video consumers only');
       await consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) });
+      return {};
+    },
+    muteParticipant: async ({ participantId, kind, muted }) => {
+      await this.#otherParticipant(participantId).mute({ kind }, muted);
+      return {};
+    },
+    removeParticipant: async ({ participantId }) => {
+      this.#otherParticipant(participantId);
+      this.#room!.remove(participantId, 'kicked');
       return {};
     },
     raiseHand: async ({ raised }) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfluxServer } from '../../server/ConfluxServer.js';
 import { ConfluxPage } from '../support/ConfluxPage.js';
 import { browserToneFile } from '../support/sipE2e.js';
-import { startTestServer } from '../support/testServer.js';
+import { api, startTestServer } from '../support/testServer.js';
 
 /** The chat log of a page, one `name: text` line per message, as a person reads it. */
 const chatLines = (page: ConfluxPage) => page.page.locator('#chat-log li').evaluateAll((items) =>
@@ -119,5 +119,22 @@ describe('the meeting page: chat, keyboard shortcuts, connection quality, raised
     await ann!.page.getByRole('button', { name: 'Lower hand' }).click();
     await bob!.page.waitForFunction(() => [...document.querySelectorAll('#people-list li')].some((item) => item.textContent === 'Ann'),
       undefined, { timeout: 5000 });
+  });
+
+  it('a host (a token link with roomAdmin) mutes and removes others from People; the others cannot', async () => {
+    const [, bob, , dee] = pages;
+    expect(await bob!.page.locator('#people-list .host-action').count()).toBe(0);
+    const issued = await api(server, 'POST', '/api/v1/tokens', { room: 'chat-room', identity: 'hana', name: 'Hana', roomAdmin: true });
+    expect(issued.status).toBe(201);
+    const host = await ConfluxPage.launch(browserToneFile('chat-host', 440).toneFile);
+    pages.push(host);
+    await host.open(`${server.httpUrl}${(await issued.json() as { url: string }).url}`);
+    await host.waitForStatus('joined', 15_000);
+    await host.page.getByRole('button', { name: /^People/ }).click();
+    await host.page.getByRole('button', { name: 'Mute Bob' }).click();
+    await bob!.page.waitForFunction(() => document.getElementById('mic-button')!.textContent === 'Unmute mic', undefined, { timeout: 5000 });
+    await host.page.getByRole('button', { name: 'Remove Dee from the room' }).click();
+    await dee!.waitForStatus('removed', 5000);
+    expect(await dee!.page.locator('#message').textContent()).toBe('You were removed from the room by its host.');
   });
 });

@@ -70,6 +70,30 @@ describe('WebSocket signalling against a running server', () => {
     expect(joined.chat.map((message) => message.text)).toEqual(['hello <b>bob</b>\nsecond line', 'm2', 'm3', 'm4', 'm5']);
   });
 
+  it('lets a host (a roomAdmin token) mute and remove the others, and nobody else', async () => {
+    const hostToken = (await server.tokens.issue({ room: 'hosted', identity: 'hana', name: 'Hana', roomAdmin: true })).token;
+    const host = await connect();
+    const hostJoined = await host.call<{ participantId: string; roomAdmin: boolean }>('join', { token: hostToken });
+    expect(hostJoined.roomAdmin).toBe(true);
+    const guest = await connect();
+    const guestJoined = await guest.call<{ participantId: string; roomAdmin: boolean }>('join', { token: await token('hosted', 'gus') });
+    expect(guestJoined.roomAdmin).toBe(false);
+    const send = await guest.call<{ id: string }>('createWebRtcTransport', { direction: 'send' });
+    const { id: producerId } = await guest.call<{ id: string }>('produce', { transportId: send.id, kind: 'audio', rtpParameters: OPUS_RTP_PARAMETERS });
+    // The guest may not act on the host; the host may not act on someone who is not there, nor on itself this way.
+    expect(await guest.request('muteParticipant', { participantId: hostJoined.participantId, kind: 'audio', muted: true }))
+      .toMatchObject({ ok: false, error: { code: 403 } });
+    expect(await guest.request('removeParticipant', { participantId: hostJoined.participantId })).toMatchObject({ ok: false, error: { code: 403 } });
+    expect(await host.request('removeParticipant', { participantId: 'nobody' })).toMatchObject({ ok: false, error: { code: 404 } });
+    expect(await host.request('removeParticipant', { participantId: hostJoined.participantId })).toMatchObject({ ok: false, error: { code: 400 } });
+    await host.call('muteParticipant', { participantId: guestJoined.participantId, kind: 'audio', muted: true });
+    // The guest's own session is told, so its page can show it.
+    expect(await guest.waitFor('producerPaused', (data) => data.producerId === producerId)).toMatchObject({ participantId: guestJoined.participantId });
+    await host.call('removeParticipant', { participantId: guestJoined.participantId });
+    expect(await guest.waitFor('removed')).toEqual({ reason: 'kicked' });
+    expect(server.rooms.get('hosted').participants.map((p) => p.identity)).toEqual(['hana']);
+  });
+
   it('survives malformed frames, unknown methods, bad data and oversized messages', async () => {
     const client = await connect();
     client.socket.send('{ not json');
