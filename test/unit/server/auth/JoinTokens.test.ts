@@ -11,7 +11,10 @@ describe('JoinTokens', () => {
   it('round-trips a grant', async () => {
     const { token, expiresAt } = await tokens.issue({ room: 'r1', identity: 'alice', name: 'Alice' });
     expect(new Date(expiresAt).getTime()).toBeGreaterThan(Date.now());
-    await expect(tokens.verify(token)).resolves.toEqual({ room: 'r1', identity: 'alice', name: 'Alice' });
+    await expect(tokens.verify(token)).resolves.toEqual({ room: 'r1', identity: 'alice', name: 'Alice', roomAdmin: false });
+    // A host's token says so; only a grant that asks for it does.
+    const host = await tokens.issue({ room: 'r1', identity: 'hana', name: 'Hana', roomAdmin: true });
+    await expect(tokens.verify(host.token)).resolves.toEqual({ room: 'r1', identity: 'hana', name: 'Hana', roomAdmin: true });
   });
 
   it('refuses a token signed with another secret', async () => {
