@@ -1,4 +1,5 @@
 import { ConfluxError } from '../errors.js';
+import { SourceRateLimiter } from '../../sip-connector/sip/SourceRateLimiter.js';
 import { TypedEmitter } from '../../sip-connector/sip/TypedEmitter.js';
 
 /** One chat message of a room, as everyone in it gets it. */
@@ -20,9 +21,8 @@ export interface ChatSender {
 
 /** How many messages a room keeps for those who join later. */
 export const CHAT_HISTORY = 100;
-/** What one participant may send: a burst of this many, then one a second. */
-const BURST = 5;
-const PER_SECOND = 1;
+/** What one participant may send: a burst of five, then one a second. */
+const SENDER_RATE = { perSecond: 1, burst: 5 };
 
 /** Sent faster than the room allows. */
 export class ChatRateError extends ConfluxError {
@@ -35,16 +35,17 @@ export class ChatRateError extends ConfluxError {
  */
 export class RoomChat extends TypedEmitter<{ message: [ChatMessage] }> {
   readonly #history: ChatMessage[] = [];
-  readonly #allowance = new Map<string, { tokens: number; at: number }>();
+  readonly #senders: SourceRateLimiter;
   #nextId = 1;
 
   constructor(private readonly now: () => number = Date.now) {
     super();
+    this.#senders = new SourceRateLimiter(SENDER_RATE, now);
   }
 
   /** Posts `text` (already validated: trimmed, bounded) from `sender`; throws ChatRateError past its rate. */
   post(sender: ChatSender, text: string): ChatMessage {
-    this.#spend(sender.id);
+    if (!this.#senders.admit(sender.id)) throw new ChatRateError();
     const message: ChatMessage = {
       id: this.#nextId++, participantId: sender.id, identity: sender.identity, displayName: sender.displayName, text,
       sentAt: new Date(this.now()).toISOString(),
@@ -62,19 +63,6 @@ export class RoomChat extends TypedEmitter<{ message: [ChatMessage] }> {
 
   /** Forgets a sender that left (its allowance). */
   forget(participantId: string): void {
-    this.#allowance.delete(participantId);
-  }
-
-  #spend(senderId: string): void {
-    const now = this.now();
-    const allowance = this.#allowance.get(senderId) ?? { tokens: BURST, at: now };
-    allowance.tokens = Math.min(BURST, allowance.tokens + ((now - allowance.at) / 1000) * PER_SECOND);
-    allowance.at = now;
-    if (allowance.tokens < 1) {
-      this.#allowance.set(senderId, allowance);
-      throw new ChatRateError();
-    }
-    allowance.tokens -= 1;
-    this.#allowance.set(senderId, allowance);
+    this.#senders.forget(participantId);
   }
 }

@@ -33,6 +33,11 @@ export class SourceRateLimiter {
     this.window.start = now();
   }
 
+  /** Forgets `source` (one that is gone): if it comes back, it starts with a full burst. */
+  forget(source: string): void {
+    this.buckets.delete(source);
+  }
+
   /** True when `source` may send one more message now (and counts it). */
   admit(source: string): boolean {
     const now = this.now();
